@@ -1,0 +1,3 @@
+module github.com/uss/uss
+
+go 1.26.8
