@@ -1,0 +1,34 @@
+# uss: every target explains itself in `make help`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BIN          := bin/uss-server
+DEV_KEY_FILE := .uss-dev-key
+GO_TEST_FLAGS ?= -race -count=1 -timeout 30m
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/uss-server
+	go build -o $(BIN) ./cmd/uss-server
+
+.PHONY: run
+run: build ## serve on 127.0.0.1:8080 against the local PostgreSQL (creates the database; prints a development API key)
+	@$(BIN) migrate up >/dev/null
+	@if ! [ -s $(DEV_KEY_FILE) ] || ! $(BIN) apikey check "$$(cat $(DEV_KEY_FILE))" >/dev/null 2>&1; then \
+		$(BIN) apikey create --account dev | tail -n 1 > $(DEV_KEY_FILE); \
+	fi
+	@echo "Development API key (account \"dev\", kept in $(DEV_KEY_FILE)):"
+	@echo "  $$(cat $(DEV_KEY_FILE))"
+	exec $(BIN) serve
+
+.PHONY: test
+test: ## vet and run every test against a real PostgreSQL (see README: Tests)
+	go vet ./...
+	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: fmt
+fmt: ## format the code
+	gofmt -w $$(git ls-files '*.go')

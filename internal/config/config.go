@@ -1,0 +1,156 @@
+// Package config reads uss's configuration from the environment into one validated struct.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Config is everything `uss-server` can be told. Each field names its variable.
+type Config struct {
+	DatabaseURL       string        // USS_DATABASE_URL
+	ListenAddr        string        // USS_LISTEN_ADDR
+	MigrateOnStart    bool          // USS_MIGRATE_ON_START
+	BodyLimit         int64         // USS_BODY_LIMIT: bytes of a request body (settings excepted)
+	SettingsBodyLimit int64         // USS_SETTINGS_BODY_LIMIT: bytes of a settings file
+	RequestTimeout    time.Duration // USS_REQUEST_TIMEOUT: budget of one request's handler
+	ShutdownTimeout   time.Duration // USS_SHUTDOWN_TIMEOUT: budget to drain in-flight requests
+	APIKeyCacheTTL    time.Duration // USS_APIKEY_CACHE_TTL: how long a resolved key is trusted
+	LogLevel          slog.Level    // USS_LOG_LEVEL: debug, info, warn or error
+}
+
+// Default is the configuration of a local install: the local PostgreSQL, loopback only.
+func Default() Config {
+	return Config{
+		DatabaseURL:       "postgres://postgres@127.0.0.1:5432/uss?sslmode=disable",
+		ListenAddr:        "127.0.0.1:8080",
+		MigrateOnStart:    true,
+		BodyLimit:         1 << 20,
+		SettingsBodyLimit: 16 << 20,
+		RequestTimeout:    5 * time.Second,
+		ShutdownTimeout:   15 * time.Second,
+		APIKeyCacheTTL:    10 * time.Second,
+		LogLevel:          slog.LevelInfo,
+	}
+}
+
+// FromEnv reads the configuration from the environment over the defaults and validates it.
+// Every problem is reported at once.
+func FromEnv() (Config, error) { return fromLookup(os.LookupEnv) }
+
+func fromLookup(lookup func(string) (string, bool)) (Config, error) {
+	c := Default()
+	var errs []error
+	str := func(name string, dst *string) {
+		if v, ok := lookup(name); ok {
+			*dst = v
+		}
+	}
+	parse := func(name string, set func(string) error) {
+		if v, ok := lookup(name); ok {
+			if err := set(strings.TrimSpace(v)); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		}
+	}
+	duration := func(name string, dst *time.Duration) {
+		parse(name, func(v string) (err error) { *dst, err = time.ParseDuration(v); return err })
+	}
+	size := func(name string, dst *int64) {
+		parse(name, func(v string) (err error) { *dst, err = ParseSize(v); return err })
+	}
+	str("USS_DATABASE_URL", &c.DatabaseURL)
+	str("USS_LISTEN_ADDR", &c.ListenAddr)
+	parse("USS_MIGRATE_ON_START", func(v string) (err error) { c.MigrateOnStart, err = strconv.ParseBool(v); return err })
+	size("USS_BODY_LIMIT", &c.BodyLimit)
+	size("USS_SETTINGS_BODY_LIMIT", &c.SettingsBodyLimit)
+	duration("USS_REQUEST_TIMEOUT", &c.RequestTimeout)
+	duration("USS_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	duration("USS_APIKEY_CACHE_TTL", &c.APIKeyCacheTTL)
+	parse("USS_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) })
+	if len(errs) == 0 {
+		if err := c.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// Validate checks values that parse but make no sense.
+func (c Config) Validate() error {
+	var errs []error
+	if _, err := pgxpool.ParseConfig(c.DatabaseURL); err != nil {
+		errs = append(errs, fmt.Errorf("USS_DATABASE_URL: %s", redactErr(err, c.DatabaseURL)))
+	}
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		errs = append(errs, fmt.Errorf("USS_LISTEN_ADDR: %w", err))
+	}
+	positive := func(name string, ok bool) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: must be positive", name))
+		}
+	}
+	positive("USS_BODY_LIMIT", c.BodyLimit > 0)
+	positive("USS_SETTINGS_BODY_LIMIT", c.SettingsBodyLimit > 0)
+	positive("USS_REQUEST_TIMEOUT", c.RequestTimeout > 0)
+	positive("USS_SHUTDOWN_TIMEOUT", c.ShutdownTimeout > 0)
+	positive("USS_APIKEY_CACHE_TTL", c.APIKeyCacheTTL > 0)
+	return errors.Join(errs...)
+}
+
+// ParseSize reads a byte count: a plain number or one with a KiB, MiB or GiB suffix.
+func ParseSize(v string) (int64, error) {
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if strings.HasSuffix(v, suffix) {
+			v, mult = strings.TrimSpace(strings.TrimSuffix(v, suffix)), m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("%q is not a size such as 1048576 or 1MiB", v)
+	}
+	return n * mult, nil
+}
+
+// RedactedDatabaseURL is the database URL fit for a log: the password replaced.
+func (c Config) RedactedDatabaseURL() string { return Redact(c.DatabaseURL) }
+
+// Redact removes a password from a postgres:// URL; other forms are returned as the word
+// "(dsn)" since a key=value DSN may hold a password anywhere.
+func Redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		return "(dsn)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "REDACTED")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// redactErr keeps a parse error's message from echoing the secret back.
+func redactErr(err error, dsn string) string {
+	msg := err.Error()
+	if u, perr := url.Parse(dsn); perr == nil {
+		if p, has := u.User.Password(); has && p != "" {
+			msg = strings.ReplaceAll(msg, p, "REDACTED")
+		}
+	}
+	return msg
+}

@@ -1,0 +1,84 @@
+package config
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func lookup(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+func TestDefaultsServeTheLocalDatabaseOnLoopback(t *testing.T) {
+	t.Parallel()
+	c, err := fromLookup(lookup(nil))
+	require.NoError(t, err)
+	require.Equal(t, Default(), c)
+	require.Equal(t, "postgres://postgres@127.0.0.1:5432/uss?sslmode=disable", c.DatabaseURL)
+	require.Equal(t, "127.0.0.1:8080", c.ListenAddr)
+	require.True(t, c.MigrateOnStart)
+	require.Equal(t, int64(1<<20), c.BodyLimit)
+}
+
+func TestEnvironmentOverridesDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := fromLookup(lookup(map[string]string{
+		"USS_DATABASE_URL":        "postgres://u:secret@db:5433/x",
+		"USS_LISTEN_ADDR":         ":9090",
+		"USS_MIGRATE_ON_START":    "false",
+		"USS_BODY_LIMIT":          "2MiB",
+		"USS_SETTINGS_BODY_LIMIT": "1048576",
+		"USS_REQUEST_TIMEOUT":     "750ms",
+		"USS_SHUTDOWN_TIMEOUT":    "1m",
+		"USS_APIKEY_CACHE_TTL":    "3s",
+		"USS_LOG_LEVEL":           "debug",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, Config{
+		DatabaseURL: "postgres://u:secret@db:5433/x", ListenAddr: ":9090", MigrateOnStart: false,
+		BodyLimit: 2 << 20, SettingsBodyLimit: 1 << 20, RequestTimeout: 750 * time.Millisecond,
+		ShutdownTimeout: time.Minute, APIKeyCacheTTL: 3 * time.Second, LogLevel: slog.LevelDebug,
+	}, c)
+	require.Equal(t, "postgres://u:REDACTED@db:5433/x", c.RedactedDatabaseURL())
+}
+
+func TestEveryBadValueIsReportedAtOnce(t *testing.T) {
+	t.Parallel()
+	_, err := fromLookup(lookup(map[string]string{
+		"USS_MIGRATE_ON_START": "maybe",
+		"USS_BODY_LIMIT":       "lots",
+		"USS_REQUEST_TIMEOUT":  "5",
+		"USS_LOG_LEVEL":        "loud",
+	}))
+	require.Error(t, err)
+	for _, name := range []string{"USS_MIGRATE_ON_START", "USS_BODY_LIMIT", "USS_REQUEST_TIMEOUT", "USS_LOG_LEVEL"} {
+		require.Contains(t, err.Error(), name)
+	}
+
+	_, err = fromLookup(lookup(map[string]string{"USS_LISTEN_ADDR": "no-port", "USS_SHUTDOWN_TIMEOUT": "0s"}))
+	require.ErrorContains(t, err, "USS_LISTEN_ADDR")
+	require.ErrorContains(t, err, "USS_SHUTDOWN_TIMEOUT: must be positive")
+}
+
+func TestABadDatabaseURLDoesNotEchoItsPassword(t *testing.T) {
+	t.Parallel()
+	_, err := fromLookup(lookup(map[string]string{"USS_DATABASE_URL": "postgres://u:hunter2@db:notaport/x"}))
+	require.ErrorContains(t, err, "USS_DATABASE_URL")
+	require.NotContains(t, err.Error(), "hunter2")
+}
+
+func TestParseSize(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{"0": 0, "1024": 1024, "1KiB": 1024, "16MiB": 16 << 20, "1 GiB": 1 << 30} {
+		got, err := ParseSize(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"", "-1", "1MB", "x", "99999999GiB"} {
+		_, err := ParseSize(bad)
+		require.Error(t, err, bad)
+	}
+}

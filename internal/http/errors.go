@@ -1,0 +1,139 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/uss"
+)
+
+// Stable, machine-readable error codes of the API.
+const (
+	codeInvalidArgument  = "invalid_argument"
+	codeUnauthenticated  = "unauthenticated"
+	codeNotFound         = "not_found"
+	codeMethodNotAllowed = "method_not_allowed"
+	codePayloadTooLarge  = "payload_too_large"
+	codeUnavailable      = "unavailable"
+	codeCanceled         = "canceled"
+	codeInternal         = "internal"
+)
+
+// statusClientClosedRequest is the conventional status of a request its client abandoned.
+const statusClientClosedRequest = 499
+
+// apiError is an error with everything the client sees.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+	// Details lists every problem when there are several (a settings file).
+	Details []string
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+type errorBody struct {
+	Error errorPayload `json:"error"`
+}
+
+type errorPayload struct {
+	Code      string   `json:"code"`
+	Message   string   `json:"message"`
+	RequestID string   `json:"requestId"`
+	Details   []string `json:"details,omitempty"`
+}
+
+func invalid(format string, args ...any) error {
+	return uss.Invalid("", format, args...)
+}
+
+// classify turns any error into what the client sees. Internal errors keep their text out of
+// the response; the log has it.
+func classify(err error) *apiError {
+	var ae *apiError
+	var he *echo.HTTPError
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &tooLarge):
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: codePayloadTooLarge,
+			Message: "request body is larger than the limit"}
+	case errors.Is(err, uss.ErrInvalidArgument):
+		return &apiError{Status: http.StatusBadRequest, Code: codeInvalidArgument, Message: invalidMessage(err)}
+	case errors.Is(err, apikey.ErrUnauthenticated):
+		return &apiError{Status: http.StatusUnauthorized, Code: codeUnauthenticated, Message: err.Error()}
+	case errors.Is(err, uss.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "not found"}
+	case errors.Is(err, uss.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable,
+			Message: "the database is unavailable; nothing was changed by this request, retry later"}
+	case errors.Is(err, context.Canceled):
+		return &apiError{Status: statusClientClosedRequest, Code: codeCanceled, Message: "request canceled"}
+	case errors.As(err, &he):
+		return fromEchoError(he)
+	}
+	return &apiError{Status: http.StatusInternalServerError, Code: codeInternal, Message: "internal error"}
+}
+
+func invalidMessage(err error) string {
+	var ia *uss.InvalidArgumentError
+	if errors.As(err, &ia) {
+		return ia.Error()
+	}
+	return err.Error()
+}
+
+func fromEchoError(he *echo.HTTPError) *apiError {
+	switch he.Code {
+	case http.StatusNotFound:
+		return &apiError{Status: he.Code, Code: codeNotFound, Message: "no such route"}
+	case http.StatusMethodNotAllowed:
+		return &apiError{Status: he.Code, Code: codeMethodNotAllowed, Message: "method not allowed on this route"}
+	case http.StatusRequestEntityTooLarge:
+		return &apiError{Status: he.Code, Code: codePayloadTooLarge, Message: "request body is larger than the limit"}
+	case http.StatusServiceUnavailable:
+		return &apiError{Status: he.Code, Code: codeUnavailable, Message: "service unavailable, retry later"}
+	case http.StatusUnauthorized:
+		return &apiError{Status: he.Code, Code: codeUnauthenticated, Message: apikey.ErrUnauthenticated.Error()}
+	}
+	if he.Code >= 400 && he.Code < 500 {
+		return &apiError{Status: he.Code, Code: codeInvalidArgument, Message: http.StatusText(he.Code)}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Code: codeInternal, Message: "internal error"}
+}
+
+// errorHandler renders every error in the one JSON shape and logs what the client cannot see.
+func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		ae := classify(err)
+		rid := requestID(c)
+		switch {
+		case ae.Status >= 500 && ae.Status != http.StatusServiceUnavailable:
+			logger.Error("request failed", "request_id", rid, "route", c.Path(), "error", err)
+		case ae.Status == http.StatusServiceUnavailable:
+			logger.Warn("request failed: unavailable", "request_id", rid, "route", c.Path(), "error", err)
+		}
+		if ae.Status == http.StatusUnauthorized {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, "Bearer")
+		}
+		body := errorBody{Error: errorPayload{Code: ae.Code, Message: ae.Message, RequestID: rid, Details: ae.Details}}
+		if c.Request().Method == http.MethodHead {
+			err = c.NoContent(ae.Status)
+		} else {
+			err = c.JSON(ae.Status, body)
+		}
+		if err != nil {
+			logger.Debug("write error response", "request_id", rid, "error", err)
+		}
+	}
+}

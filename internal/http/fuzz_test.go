@@ -1,0 +1,62 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/uss/uss/internal/apitest"
+)
+
+var fuzzRoutes = []struct{ method, path string }{
+	{http.MethodGet, "/v1/storage"},
+	{http.MethodPost, "/v1/storage"},
+	{http.MethodDelete, "/v1/storage"},
+	{http.MethodPost, "/v1/storage/batch-get"},
+	{http.MethodPost, "/v1/storage/batch-set"},
+	{http.MethodGet, "/v1/persisted-values"},
+	{http.MethodPut, "/v1/persisted-values"},
+	{http.MethodDelete, "/v1/persisted-values"},
+}
+
+// FuzzRequests sends arbitrary query strings and bodies to every route of a real server on a
+// real database: no input may get a 5xx or crash the process, and errors keep their shape.
+func FuzzRequests(f *testing.F) {
+	s := apitest.Start(f)
+	key := s.NewKey(f, "fuzz")
+	for _, bad := range badRequests() {
+		for i, r := range fuzzRoutes {
+			if r.method == bad.method {
+				f.Add(uint8(i), "userId=u&campaignKey=c&key=u:userID&configName=e", []byte(bad.body))
+			}
+		}
+	}
+	f.Add(uint8(1), "", []byte(`{"UserID":"ü","CampaignKey":"c","VariationName":"V","GoalIdentifier":"a_vwo_b"}`))
+	f.Add(uint8(4), "", []byte(`{"records":[{"userId":"u","campaignKey":"c","variationName":"V"}]}`))
+	f.Add(uint8(6), "key=k:userID&configName=c", []byte(`{"a":[1,{"b":null}],"c":1e400}`))
+	f.Add(uint8(0), "userId=%ff&campaignKey=%00", []byte(nil))
+
+	handler := s.Handler()
+	f.Fuzz(func(t *testing.T, route uint8, rawQuery string, body []byte) {
+		r := fuzzRoutes[int(route)%len(fuzzRoutes)]
+		req := httptest.NewRequest(r.method, "/", bytes.NewReader(body))
+		req.URL.Path = r.path
+		req.URL.RawQuery = rawQuery
+		req.Header.Set("Authorization", "Bearer "+key)
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		if rec.Code >= 500 || rec.Code < 200 {
+			t.Fatalf("%s %s?%s %q: status %d: %s", r.method, r.path, rawQuery, body, rec.Code, rec.Body)
+		}
+		if rec.Code >= 400 {
+			var e struct {
+				Error struct{ Code, Message, RequestID string } `json:"error"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+				t.Fatalf("error without the JSON shape: %d %s", rec.Code, rec.Body)
+			}
+		}
+	})
+}

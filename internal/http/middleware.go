@@ -1,0 +1,187 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/metrics"
+	"github.com/uss/uss/internal/uss"
+)
+
+const (
+	ctxRequestID = "uss.request_id"
+	ctxAccount   = "uss.account"
+)
+
+// requestIDs makes request ids: a random per-process prefix and a counter, unique across
+// replicas without a random read per request.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return &requestIDs{prefix: hex.EncodeToString(b[:])}
+}
+
+// middleware keeps a well-formed incoming X-Request-Id (so a caller can correlate) and makes
+// one otherwise.
+func (g *requestIDs) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !wellFormedRequestID(id) {
+			id = g.prefix + "-" + strconv.FormatUint(g.n.Add(1), 36)
+		}
+		c.Set(ctxRequestID, id)
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+func wellFormedRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+func requestID(c echo.Context) string {
+	id, _ := c.Get(ctxRequestID).(string)
+	return id
+}
+
+// monitoring routes stay out of the access log: probes would drown it.
+func isMonitoring(path string) bool {
+	return path == "/livez" || path == "/readyz" || path == "/metrics"
+}
+
+// respond writes an error response now, so that outer middleware sees the final status.
+func respond(c echo.Context, err error) {
+	if err != nil && !c.Response().Committed {
+		c.Error(err)
+	}
+}
+
+// accessLog logs one line per request with its request id. It logs the route, not the URL:
+// query strings carry user ids.
+func accessLog(logger *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			respond(c, err)
+			if isMonitoring(c.Path()) {
+				return nil
+			}
+			logger.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+				slog.String("request_id", requestID(c)),
+				slog.String("method", c.Request().Method),
+				slog.String("route", routeLabel(c)),
+				slog.Int("status", c.Response().Status),
+				slog.Int64("bytes", c.Response().Size),
+				slog.Duration("duration", time.Since(start)),
+			)
+			return nil
+		}
+	}
+}
+
+// recoverPanics turns a panic into a 500 with the stack in the log; the process lives on.
+func recoverPanics(logger *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					if r == http.ErrAbortHandler {
+						panic(r)
+					}
+					stack := make([]byte, 8<<10)
+					stack = stack[:runtime.Stack(stack, false)]
+					logger.Error("panic", "request_id", requestID(c), "panic", fmt.Sprint(r), "stack", string(stack))
+					err = fmt.Errorf("panic: %v", r)
+				}
+			}()
+			return next(c)
+		}
+	}
+}
+
+func routeLabel(c echo.Context) string {
+	if p := c.Path(); p != "" && !strings.HasSuffix(p, "/*") {
+		return p
+	}
+	return "unmatched"
+}
+
+// observe records every request's latency by route, method and status.
+func observe(m *metrics.Metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			respond(c, err)
+			m.Requests.WithLabelValues(routeLabel(c), c.Request().Method, strconv.Itoa(c.Response().Status)).
+				Observe(time.Since(start).Seconds())
+			return nil
+		}
+	}
+}
+
+// bodyLimit refuses bodies over limit: at once when Content-Length says so, else when the
+// handler reads past it (http.MaxBytesError, rendered as 413).
+func bodyLimit(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.ContentLength > limit {
+				return &http.MaxBytesError{Limit: limit}
+			}
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+			return next(c)
+		}
+	}
+}
+
+// authenticate resolves the bearer key to its account. A database failure while resolving is
+// a 503, not a 401: the key may well be good.
+func authenticate(keys *apikey.Resolver) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			auth := c.Request().Header.Get(echo.HeaderAuthorization)
+			scheme, key, ok := strings.Cut(auth, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
+				return apikey.ErrUnauthenticated
+			}
+			account, err := keys.Resolve(c.Request().Context(), strings.TrimSpace(key))
+			if err != nil {
+				return err
+			}
+			c.Set(ctxAccount, account)
+			return next(c)
+		}
+	}
+}
+
+func account(c echo.Context) uss.AccountID {
+	a, _ := c.Get(ctxAccount).(uss.AccountID)
+	return a
+}

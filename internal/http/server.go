@@ -1,0 +1,86 @@
+// Package httpapi is uss's HTTP API (echo): routing, middleware, request decoding and the
+// mapping of domain errors to the JSON error shape. Handlers are thin: decode, call the
+// domain, render.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/metrics"
+	"github.com/uss/uss/internal/uss"
+)
+
+// Deps is what the API serves.
+type Deps struct {
+	Storage *uss.Service
+	Keys    *apikey.Resolver
+	// Ready reports whether the server can serve (database reachable and migrated).
+	Ready   func(context.Context) error
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+
+	BodyLimit      int64
+	RequestTimeout time.Duration
+}
+
+// New builds the echo instance with every route.
+func New(d Deps) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(d.Logger)
+
+	// Outermost first: every later layer can log with the request id, and the access log and
+	// metrics see the status the error handler chose (they render errors as they pass).
+	ids := newRequestIDs()
+	e.Use(ids.middleware, accessLog(d.Logger), recoverPanics(d.Logger), observe(d.Metrics))
+
+	e.GET("/livez", livez)
+	e.GET("/readyz", readyz(d.Ready))
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
+
+	timeout := middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+		Timeout: d.RequestTimeout,
+		// Leave the error as it is: the error handler maps a deadline to 503 in our shape.
+		ErrorHandler: func(err error, _ echo.Context) error { return err },
+	})
+	// Middleware per route rather than on a group: a group's middleware makes echo route every
+	// unknown /v1 path and method to it, which would answer 404 where 405 is right.
+	v1 := &routes{e: e, mw: []echo.MiddlewareFunc{bodyLimit(d.BodyLimit), timeout, authenticate(d.Keys)}}
+
+	storage := storageHandlers{svc: d.Storage, lookups: func(hit bool) {
+		result := "miss"
+		if hit {
+			result = "hit"
+		}
+		d.Metrics.StorageLookups.WithLabelValues(result).Inc()
+	}}
+	v1.add(http.MethodGet, "/storage", storage.get)
+	v1.add(http.MethodPost, "/storage", storage.set)
+	v1.add(http.MethodDelete, "/storage", storage.delete)
+	v1.add(http.MethodPost, "/storage/batch-get", storage.batchGet)
+	v1.add(http.MethodPost, "/storage/batch-set", storage.batchSet)
+
+	persisted := persistedHandlers{svc: d.Storage}
+	v1.add(http.MethodGet, "/persisted-values", persisted.load)
+	v1.add(http.MethodPut, "/persisted-values", persisted.save)
+	v1.add(http.MethodDelete, "/persisted-values", persisted.delete)
+	return e
+}
+
+// routes adds /v1 routes with their middleware.
+type routes struct {
+	e  *echo.Echo
+	mw []echo.MiddlewareFunc
+}
+
+func (r *routes) add(method, path string, h echo.HandlerFunc, extra ...echo.MiddlewareFunc) {
+	r.e.Add(method, "/v1"+path, h, append(extra, r.mw...)...)
+}

@@ -1,0 +1,69 @@
+// Package metrics holds uss's Prometheus metrics. Each server has its own registry, so several
+// servers can live in one process (tests run two against one database).
+package metrics
+
+import (
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the counters and histograms uss updates.
+type Metrics struct {
+	Registry *prometheus.Registry
+	// Requests: latency (and, through _count, the number) of requests by route, method and status.
+	Requests *prometheus.HistogramVec
+	// StorageLookups: GET /v1/storage answers by result ("hit" or "miss").
+	StorageLookups *prometheus.CounterVec
+}
+
+// New registers uss's metrics, the Go runtime's, and the pool's statistics.
+func New(pool *pgxpool.Pool) *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "uss_http_request_duration_seconds",
+			Help:    "Latency of HTTP requests by route, method and status.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method", "status"}),
+		StorageLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "uss_storage_lookups_total",
+			Help: "Assignment lookups through GET /v1/storage by result (hit, miss).",
+		}, []string{"result"}),
+	}
+	m.Registry.MustRegister(
+		m.Requests, m.StorageLookups,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		poolCollector{pool: pool},
+	)
+	return m
+}
+
+// poolCollector reads pgxpool's statistics at scrape time.
+type poolCollector struct{ pool *pgxpool.Pool }
+
+var (
+	poolTotal    = prometheus.NewDesc("uss_db_pool_connections", "Connections in the pool by state.", []string{"state"}, nil)
+	poolMax      = prometheus.NewDesc("uss_db_pool_max_connections", "Maximum size of the pool.", nil, nil)
+	poolAcquires = prometheus.NewDesc("uss_db_pool_acquires_total", "Connections acquired from the pool.", nil, nil)
+	poolWaits    = prometheus.NewDesc("uss_db_pool_empty_acquires_total", "Acquires that had to wait for a connection.", nil, nil)
+	poolWaitTime = prometheus.NewDesc("uss_db_pool_acquire_seconds_total", "Time spent acquiring connections.", nil, nil)
+)
+
+func (p poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{poolTotal, poolMax, poolAcquires, poolWaits, poolWaitTime} {
+		ch <- d
+	}
+}
+
+func (p poolCollector) Collect(ch chan<- prometheus.Metric) {
+	s := p.pool.Stat()
+	ch <- prometheus.MustNewConstMetric(poolTotal, prometheus.GaugeValue, float64(s.AcquiredConns()), "acquired")
+	ch <- prometheus.MustNewConstMetric(poolTotal, prometheus.GaugeValue, float64(s.IdleConns()), "idle")
+	ch <- prometheus.MustNewConstMetric(poolTotal, prometheus.GaugeValue, float64(s.ConstructingConns()), "constructing")
+	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxConns()))
+	ch <- prometheus.MustNewConstMetric(poolAcquires, prometheus.CounterValue, float64(s.AcquireCount()))
+	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
+	ch <- prometheus.MustNewConstMetric(poolWaitTime, prometheus.CounterValue, s.AcquireDuration().Seconds())
+}

@@ -1,0 +1,164 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/uss/uss/internal/uss"
+)
+
+const assignmentColumns = `user_id, campaign_key, variation_name, goals, source, created_at, updated_at`
+
+const getAssignmentSQL = `
+SELECT ` + assignmentColumns + `
+FROM assignments
+WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3`
+
+const getUserAssignmentsSQL = `
+SELECT ` + assignmentColumns + `
+FROM assignments
+WHERE account_id = $1 AND user_id = $2
+ORDER BY campaign_key`
+
+const getUserAssignmentsInSQL = `
+SELECT ` + assignmentColumns + `
+FROM assignments
+WHERE account_id = $1 AND user_id = $2 AND campaign_key = ANY($3)
+ORDER BY campaign_key`
+
+// upsertConflictSQL is the rule shared by single and batch set: while the variation stays the
+// same, the goal set becomes the union of the stored goals and the written ones (stored order
+// first) and the source stays; a new variation replaces goals and source.
+const upsertConflictSQL = `
+ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET
+    goals = CASE WHEN a.variation_name = excluded.variation_name
+                 THEN a.goals || ARRAY(SELECT g FROM unnest(excluded.goals) WITH ORDINALITY AS u(g, i)
+                                       WHERE g <> ALL (a.goals) ORDER BY i)
+                 ELSE excluded.goals END,
+    source = CASE WHEN a.variation_name = excluded.variation_name THEN a.source ELSE excluded.source END,
+    variation_name = excluded.variation_name,
+    updated_at = now()
+RETURNING ` + assignmentColumns
+
+const setAssignmentSQL = `
+INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, goals, source)
+VALUES ($1, $2, $3, $4, $5, $6)` + upsertConflictSQL
+
+// Goals travel joined by the delimiter, which no goal can contain, because unnest cannot take a
+// ragged array of arrays.
+const setAssignmentsSQL = `
+INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, goals, source)
+SELECT $1, r.user_id, r.campaign_key, r.variation_name, string_to_array(r.goals, '` + uss.GoalDelimiter + `'), r.source
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+    AS r(user_id, campaign_key, variation_name, goals, source)` +
+	upsertConflictSQL
+
+const deleteAssignmentSQL = `
+DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3`
+
+const eraseUserSQL = `
+WITH a AS (DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 RETURNING 1),
+     p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 RETURNING 1)
+SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM p)`
+
+func scanAssignment(row pgx.Row) (uss.Assignment, error) {
+	var a uss.Assignment
+	err := row.Scan(&a.UserID, &a.CampaignKey, &a.VariationName, &a.Goals, &a.Source, &a.CreatedAt, &a.UpdatedAt)
+	return a, err
+}
+
+// GetAssignment reads one assignment.
+func (s *Store) GetAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (uss.Assignment, error) {
+	a, err := scanAssignment(s.pool.QueryRow(ctx, getAssignmentSQL, account, key.UserID, key.CampaignKey))
+	if err != nil {
+		return uss.Assignment{}, mapError(fmt.Errorf("get assignment: %w", err))
+	}
+	return a, nil
+}
+
+// GetAssignments reads a user's assignments in campaignKeys (all when empty) in one query.
+func (s *Store) GetAssignments(ctx context.Context, account uss.AccountID, userID string, campaignKeys []string) ([]uss.Assignment, error) {
+	var rows pgx.Rows
+	var err error
+	if len(campaignKeys) == 0 {
+		rows, err = s.pool.Query(ctx, getUserAssignmentsSQL, account, userID)
+	} else {
+		rows, err = s.pool.Query(ctx, getUserAssignmentsInSQL, account, userID, campaignKeys)
+	}
+	if err != nil {
+		return nil, mapError(fmt.Errorf("get assignments: %w", err))
+	}
+	as, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (uss.Assignment, error) { return scanAssignment(r) })
+	if err != nil {
+		return nil, mapError(fmt.Errorf("get assignments: %w", err))
+	}
+	return as, nil
+}
+
+// SetAssignment upserts one assignment and returns the stored row.
+func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.Assignment) (uss.Assignment, error) {
+	goals := a.Goals
+	if goals == nil {
+		goals = []string{}
+	}
+	stored, err := scanAssignment(s.pool.QueryRow(ctx, setAssignmentSQL,
+		account, a.UserID, a.CampaignKey, a.VariationName, goals, a.Source))
+	if err != nil {
+		return uss.Assignment{}, mapError(fmt.Errorf("set assignment: %w", err))
+	}
+	return stored, nil
+}
+
+// SetAssignments upserts every assignment in one statement, so all are stored or none. The
+// result is in the order of the input.
+func (s *Store) SetAssignments(ctx context.Context, account uss.AccountID, as []uss.Assignment) ([]uss.Assignment, error) {
+	if len(as) == 0 {
+		return nil, nil
+	}
+	users := make([]string, len(as))
+	campaigns := make([]string, len(as))
+	variations := make([]string, len(as))
+	goals := make([]string, len(as))
+	sources := make([]string, len(as))
+	for i, a := range as {
+		users[i], campaigns[i], variations[i] = a.UserID, a.CampaignKey, a.VariationName
+		goals[i], sources[i] = a.GoalIdentifier(), string(a.Source)
+	}
+	rows, err := s.pool.Query(ctx, setAssignmentsSQL, account, users, campaigns, variations, goals, sources)
+	if err != nil {
+		return nil, mapError(fmt.Errorf("set assignments: %w", err))
+	}
+	stored, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (uss.Assignment, error) { return scanAssignment(r) })
+	if err != nil {
+		return nil, mapError(fmt.Errorf("set assignments: %w", err))
+	}
+	byKey := make(map[uss.AssignmentKey]uss.Assignment, len(stored))
+	for _, a := range stored {
+		byKey[uss.AssignmentKey{UserID: a.UserID, CampaignKey: a.CampaignKey}] = a
+	}
+	out := make([]uss.Assignment, len(as))
+	for i, a := range as {
+		out[i] = byKey[uss.AssignmentKey{UserID: a.UserID, CampaignKey: a.CampaignKey}]
+	}
+	return out, nil
+}
+
+// DeleteAssignment removes one assignment and returns how many rows went.
+func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (int64, error) {
+	tag, err := s.pool.Exec(ctx, deleteAssignmentSQL, account, key.UserID, key.CampaignKey)
+	if err != nil {
+		return 0, mapError(fmt.Errorf("delete assignment: %w", err))
+	}
+	return tag.RowsAffected(), nil
+}
+
+// EraseUser removes everything of one user in one statement, so an erasure is all or nothing.
+func (s *Store) EraseUser(ctx context.Context, account uss.AccountID, userID string) (uss.Erased, error) {
+	var e uss.Erased
+	if err := s.pool.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.PersistedValues); err != nil {
+		return uss.Erased{}, mapError(fmt.Errorf("erase user: %w", err))
+	}
+	return e, nil
+}

@@ -1,0 +1,147 @@
+// Package server wires uss together: pool, migrations, domain services, the HTTP API, and the
+// lifecycle (serve, drain, close). `uss-server serve` and the tests build servers here.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/config"
+	httpapi "github.com/uss/uss/internal/http"
+	"github.com/uss/uss/internal/metrics"
+	"github.com/uss/uss/internal/postgres"
+	"github.com/uss/uss/internal/uss"
+)
+
+// Server is one uss process.
+type Server struct {
+	cfg      config.Config
+	logger   *slog.Logger
+	pool     *pgxpool.Pool
+	migrator *postgres.Migrator
+	handler  http.Handler
+	// migrated latches once no migration is pending, so readiness probes stop asking.
+	migrated atomic.Bool
+	closers  []func()
+}
+
+// New connects to the database (creating it if missing), applies pending migrations unless
+// cfg.MigrateOnStart is false, and builds the API.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, logger: logger}
+	pool, err := postgres.Connect(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	s.pool = pool
+	s.closers = append(s.closers, pool.Close)
+
+	s.migrator, err = postgres.NewMigrator(pool)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { _ = s.migrator.Close() })
+	if cfg.MigrateOnStart {
+		results, err := s.migrator.Up(ctx)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		for _, r := range results {
+			logger.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+		}
+	}
+
+	store := postgres.NewStore(pool)
+	s.handler = httpapi.New(httpapi.Deps{
+		Storage:        uss.NewService(store),
+		Keys:           apikey.NewResolver(store, cfg.APIKeyCacheTTL),
+		Ready:          s.ready,
+		Metrics:        metrics.New(pool),
+		Logger:         logger,
+		BodyLimit:      cfg.BodyLimit,
+		RequestTimeout: cfg.RequestTimeout,
+	})
+	return s, nil
+}
+
+// Handler is the HTTP API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// ready is the readiness check: the database answers and no migration is pending. Its errors
+// are shown to unauthenticated callers, so details go to the log only.
+func (s *Server) ready(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		s.logger.Warn("not ready: database unreachable", "error", err)
+		return errors.New("database unreachable")
+	}
+	if s.migrated.Load() {
+		return nil
+	}
+	pending, err := s.migrator.Pending(ctx)
+	if err != nil {
+		s.logger.Warn("not ready: cannot read migration state", "error", err)
+		return errors.New("migration state unknown")
+	}
+	if pending {
+		return errors.New("migrations pending: run `uss-server migrate up`")
+	}
+	s.migrated.Store(true)
+	return nil
+}
+
+// Serve answers on ln until ctx is done, then stops accepting, drains in-flight requests
+// within the shutdown budget, and closes the pool.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	defer s.Close()
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       s.cfg.RequestTimeout + 10*time.Second,
+		WriteTimeout:      s.cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.logger.Info("serving", "addr", ln.Addr().String())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down: draining in-flight requests", "budget", s.cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	s.logger.Info("stopped")
+	return nil
+}
+
+// Close releases everything New made, newest first. It is safe to call twice.
+func (s *Server) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// Pool is the server's database pool (for commands and tests that share it).
+func (s *Server) Pool() *pgxpool.Pool { return s.pool }

@@ -1,0 +1,123 @@
+package server_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/apitest"
+	"github.com/uss/uss/internal/pgtest"
+	"github.com/uss/uss/internal/postgres"
+	"github.com/uss/uss/internal/server"
+)
+
+// SIGTERM (a cancelled context) stops new connections, lets an in-flight write finish and
+// answer, and only then closes the pool.
+func TestShutdownDrainsInFlightRequestsThenClosesThePool(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := pgtest.URL(t)
+	srv, err := server.New(ctx, apitest.Config(dbURL), apitest.Logger())
+	require.NoError(t, err)
+	key, err := apikey.Create(ctx, postgres.NewStore(srv.Pool()), "acme")
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	base := "http://" + ln.Addr().String()
+	serveCtx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(serveCtx, ln) }()
+
+	post := func(variation string) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/storage",
+			strings.NewReader(`{"userId":"u","campaignKey":"c","variationName":"`+variation+`"}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		return (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	}
+	resp, err := post("Control")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// Hold the row so the next write waits inside the server.
+	conn, err := pgx.Connect(ctx, dbURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, "SELECT 1 FROM assignments WHERE user_id = 'u' FOR UPDATE")
+	require.NoError(t, err)
+
+	inflight := make(chan int, 1)
+	go func() {
+		resp, err := post("Variation-1")
+		if err != nil {
+			inflight <- -1
+			return
+		}
+		resp.Body.Close()
+		inflight <- resp.StatusCode
+	}()
+	require.Eventually(t, func() bool {
+		var waiting int
+		_ = conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+		return waiting == 1
+	}, 5*time.Second, 10*time.Millisecond, "the write is waiting on the row lock")
+
+	stop() // what SIGTERM does in main
+	require.Eventually(t, func() bool {
+		_, err := net.DialTimeout("tcp", ln.Addr().String(), 100*time.Millisecond)
+		return err != nil
+	}, 5*time.Second, 10*time.Millisecond, "no new connections while draining")
+	select {
+	case <-served:
+		t.Fatal("Serve returned while a request was in flight")
+	case <-time.After(100 * time.Millisecond):
+	}
+
+	require.NoError(t, tx.Commit(ctx))
+	require.Equal(t, http.StatusOK, <-inflight, "the in-flight write was answered")
+	require.NoError(t, <-served)
+
+	var variation string
+	require.NoError(t, conn.QueryRow(ctx, "SELECT variation_name FROM assignments WHERE user_id = 'u'").Scan(&variation))
+	require.Equal(t, "Variation-1", variation, "the acknowledged write is committed")
+	require.Error(t, srv.Pool().Ping(ctx), "the pool is closed after the drain")
+}
+
+func TestReadinessWaitsForMigrationsWhenNotAppliedOnStart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := pgtest.EmptyURL(t)
+	s := apitest.StartOn(t, dbURL, func(c *apitest.ConfigT) { c.MigrateOnStart = false })
+	resp := s.Do(t, "", http.MethodGet, "/readyz", nil)
+	require.Equal(t, http.StatusServiceUnavailable, resp.Status)
+	require.Contains(t, string(resp.Body), "migrations pending")
+
+	pool, err := postgres.Connect(ctx, dbURL)
+	require.NoError(t, err)
+	defer pool.Close()
+	m, err := postgres.NewMigrator(pool)
+	require.NoError(t, err)
+	defer m.Close()
+	_, err = m.Up(ctx)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, s.Do(t, "", http.MethodGet, "/readyz", nil).Status)
+}
+
+func TestServeAppliesMigrationsOnStartByDefault(t *testing.T) {
+	t.Parallel()
+	s := apitest.StartOn(t, pgtest.EmptyURL(t))
+	require.Equal(t, http.StatusOK, s.Do(t, "", http.MethodGet, "/readyz", nil).Status)
+	key := s.NewKey(t, "acme")
+	resp := s.Do(t, key, http.MethodPost, "/v1/storage", `{"userId":"u","campaignKey":"c","variationName":"V"}`)
+	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+}
