@@ -3,13 +3,15 @@ package bucketing
 import "math"
 
 // Range is the inclusive span of variation buckets that a variation owns.
-// A variation of weight 0 owns nothing and has the range NoRange, as in VWO.
+// A variation of weight 0 owns nothing and has the range NoRange(), as in
+// VWO.
 type Range struct {
 	Start, End int
 }
 
-// NoRange is VWO's [-1, -1] for a zero-weight variation.
-var NoRange = Range{Start: -1, End: -1}
+// NoRange is VWO's [-1, -1] for a zero-weight variation. It is a function,
+// not a variable, so the package has no global state anyone could change.
+func NoRange() Range { return Range{Start: -1, End: -1} }
 
 // Contains reports whether bucket v falls in r, with VWO's test
 // start <= v <= end.
@@ -37,7 +39,7 @@ func Step(weight float64) int {
 
 // AppendRanges appends, in order, the range of each weight to dst and
 // returns the extended slice. Ranges are consecutive from bucket 1; a zero
-// weight gets NoRange and does not advance the cursor.
+// weight gets NoRange() and does not advance the cursor.
 func AppendRanges(dst []Range, weights []float64) []Range {
 	cum := 0
 	for _, w := range weights {
@@ -55,7 +57,7 @@ func AppendRanges(dst []Range, weights []float64) []Range {
 func NextRange(cum int, weight float64) (Range, int) {
 	step := Step(weight)
 	if step == 0 {
-		return NoRange, cum
+		return NoRange(), cum
 	}
 	return Range{Start: cum + 1, End: cum + step}, cum + step
 }

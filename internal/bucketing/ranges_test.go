@@ -29,12 +29,12 @@ func TestAppendRangesFollowsVWOFloatRounding(t *testing.T) {
 		{
 			name:    "a zero weight owns no buckets and does not move the cursor",
 			weights: []float64{0, 100},
-			want:    []bucketing.Range{bucketing.NoRange, {1, 10000}},
+			want:    []bucketing.Range{bucketing.NoRange(), {1, 10000}},
 		},
 		{
 			name:    "zero weight in the middle",
 			weights: []float64{10, 0, 90},
-			want:    []bucketing.Range{{1, 1000}, bucketing.NoRange, {1001, 10000}},
+			want:    []bucketing.Range{{1, 1000}, bucketing.NoRange(), {1001, 10000}},
 		},
 		{
 			name:    "ten times ten",

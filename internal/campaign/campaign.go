@@ -81,7 +81,7 @@ type Variation struct {
 	ID     int
 	Name   string
 	Weight float64
-	// Range is the variation's share of buckets 1..10000 (NoRange at
+	// Range is the variation's share of buckets 1..10000 (NoRange() at
 	// weight 0), computed from the weights as the SDKs do.
 	Range bucketing.Range
 	// Segments is the whitelisting rule; nil when the variation has none.

@@ -284,7 +284,7 @@ func TestParseComputesVariationRanges(t *testing.T) {
 	}{
 		{"33.34 takes 3335 buckets", []float64{33.33, 33.33, 33.34}, []bucketing.Range{{Start: 1, End: 3333}, {Start: 3334, End: 6666}, {Start: 6667, End: 10001}}},
 		{"three times 33.3333", []float64{33.3333, 33.3333, 33.3333}, []bucketing.Range{{Start: 1, End: 3334}, {Start: 3335, End: 6668}, {Start: 6669, End: 10002}}},
-		{"zero weight owns nothing", []float64{0, 100}, []bucketing.Range{bucketing.NoRange, {Start: 1, End: 10000}}},
+		{"zero weight owns nothing", []float64{0, 100}, []bucketing.Range{bucketing.NoRange(), {Start: 1, End: 10000}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
