@@ -51,6 +51,11 @@ const (
 	// maxRegexInput: a value longer than this is not searched and the
 	// condition is false. Browser names, plans and URLs are far shorter.
 	maxRegexInput = 4096
+	// maxFileRegexes and maxFileRegexInsts bound the memory a whole file's
+	// compiled regexes take (a 16 MiB file could otherwise hold half a
+	// million of them). Identical patterns are compiled once and shared.
+	maxFileRegexes    = 10000
+	maxFileRegexInsts = 200000
 )
 
 // customVariable is one compiled {"custom_variable": {"<name>": "<operand>"}}.
@@ -126,8 +131,12 @@ func compileOperand(c *checker, path, name, operand string) *customVariable {
 }
 
 // compileRegex returns nil for a pattern Go cannot compile: such a condition
-// is always false, as in the SDKs.
+// is always false, as in the SDKs. Compiled patterns are shared within a
+// file (a *regexp.Regexp is safe for concurrent use).
 func compileRegex(c *checker, path, pattern string) *regexp.Regexp {
+	if re, seen := c.regexes[pattern]; seen {
+		return re
+	}
 	if len(pattern) > maxRegexBytes {
 		c.addf(path, "regex is %d bytes, the limit is %d", len(pattern), maxRegexBytes)
 		return nil
@@ -145,10 +154,22 @@ func compileRegex(c *checker, path, pattern string) *regexp.Regexp {
 		c.addf(path, "regex compiles to %d instructions, the limit is %d", len(prog.Inst), maxRegexInsts)
 		return nil
 	}
+	c.regexInsts += len(prog.Inst)
+	if len(c.regexes) == maxFileRegexes || c.regexInsts > maxFileRegexInsts {
+		if !c.regexBudgetSpent {
+			c.regexBudgetSpent = true
+			c.addf(path, "the file holds more regex than uss compiles (at most %d distinct patterns, %d instructions in all)", maxFileRegexes, maxFileRegexInsts)
+		}
+		return nil
+	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return nil
 	}
+	if c.regexes == nil {
+		c.regexes = make(map[string]*regexp.Regexp)
+	}
+	c.regexes[pattern] = re
 	return re
 }
 

@@ -18,6 +18,9 @@ const userIDVariable = "_vwo_user_id"
 const (
 	maxSegmentDepth = 32
 	maxSegmentNodes = 10000
+	// maxFileSegmentNodes bounds all rules of one file together: real
+	// accounts have a few hundred campaigns of a few dozen conditions.
+	maxFileSegmentNodes = 100000
 )
 
 // Segment is a compiled VWO segmentation rule (VWO-REFERENCE 3.1): and / or /
@@ -161,8 +164,12 @@ type segmentBuilder struct {
 
 func (b *segmentBuilder) node(path string, raw json.RawMessage, depth int) node {
 	b.nodes++
+	b.c.segmentNodes++
 	if b.nodes == maxSegmentNodes+1 {
 		b.c.addf(path, "segment has more than %d conditions", maxSegmentNodes)
+	}
+	if b.c.segmentNodes == maxFileSegmentNodes+1 {
+		b.c.addf(path, "the file's segments have more than %d conditions in all", maxFileSegmentNodes)
 	}
 	if depth > maxSegmentDepth {
 		b.c.addf(path, "segment is nested deeper than %d levels", maxSegmentDepth)

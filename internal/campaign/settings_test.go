@@ -304,3 +304,50 @@ func TestParseComputesVariationRanges(t *testing.T) {
 		})
 	}
 }
+
+// whitelistingFile has one campaign whose variations each carry a
+// whitelisting rule of n conditions made by cond(variation, i).
+func whitelistingFile(t *testing.T, variations, n int, cond func(v, i int) string) []byte {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(`{"accountId": 1, "campaigns": [{"id": 1, "key": "k", "status": "RUNNING", "type": "VISUAL_AB",
+		"percentTraffic": 100, "isForcedVariationEnabled": true, "variations": [`)
+	for v := 0; v < variations; v++ {
+		if v > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"id": %d, "name": "V%d", "weight": %v, "segments": {"or": [`, v+1, v, 100.0/float64(variations))
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(cond(v, i))
+		}
+		b.WriteString(`]}}`)
+	}
+	b.WriteString(`]}]}`)
+	return []byte(b.String())
+}
+
+func TestFileWideBudgetsBoundHostileFiles(t *testing.T) {
+	t.Parallel()
+	regex := func(v, i int) string { return fmt.Sprintf(`{"custom_variable": {"x": "regex(^p%d_%d$)"}}`, v, i) }
+	got := problems(t, whitelistingFile(t, 3, 3500, regex))
+	require.Len(t, got, 1)
+	require.Contains(t, got[0], "the file holds more regex than uss compiles (at most 10000 distinct patterns")
+
+	empty := func(v, i int) string { return `{}` }
+	got = problems(t, whitelistingFile(t, 11, 9500, empty))
+	require.Len(t, got, 1)
+	require.Contains(t, got[0], "the file's segments have more than 100000 conditions in all")
+}
+
+// Identical patterns are compiled once, so repeating one rule across
+// variations costs no budget.
+func TestRepeatedRegexesShareOneCompilation(t *testing.T) {
+	t.Parallel()
+	same := func(v, i int) string { return `{"custom_variable": {"x": "regex(^beta-[0-9]+$)"}}` }
+	s := mustParse(t, whitelistingFile(t, 4, 5000, same))
+	require.Nil(t, s.Campaigns[0].Whitelist("u", map[string]any{"x": "other"}))
+	require.NotNil(t, s.Campaigns[0].Whitelist("u", map[string]any{"x": "beta-7"}))
+}

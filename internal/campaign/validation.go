@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -41,6 +42,12 @@ type checker struct {
 	problems []string
 	dropped  int
 	warnings []string
+
+	// Budgets of the whole file (see the limits in segment.go, operand.go).
+	segmentNodes     int
+	regexes          map[string]*regexp.Regexp
+	regexInsts       int
+	regexBudgetSpent bool
 }
 
 func (c *checker) add(path, msg string) {
