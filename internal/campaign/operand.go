@@ -40,6 +40,12 @@ const (
 	formLTE                  // lte(n)
 )
 
+// comparesNumbers reports the gt/gte/lt/lte forms, which compare parsed
+// numbers rather than normalised text.
+func (f form) comparesNumbers() bool {
+	return f == formGT || f == formGTE || f == formLT || f == formLTE
+}
+
 // Limits on what one hostile settings file can make every decision do. Go's
 // regexp is linear in pattern and input, so bounding both bounds the work.
 const (
@@ -193,6 +199,8 @@ func appendNormalised(dst []byte, f float64) []byte {
 // operand form decides the comparison.
 func (cv *customVariable) eval(v any) bool {
 	if cv.form == formRegex {
+		// The regexp package holds on to its input, so a number's text
+		// would escape from any stack buffer; this path may allocate.
 		text, ok := valueText(v)
 		return ok && cv.evalRegex(text)
 	}
@@ -202,7 +210,8 @@ func (cv *customVariable) eval(v any) bool {
 	case bool:
 		return cv.evalText(strconv.FormatBool(x))
 	case nil:
-		// The Go SDK turns null into "", which only equality can match.
+		// The Go SDK turns null into "", which the text forms never match
+		// and equality matches only against an empty operand.
 		return cv.evalText("")
 	}
 	// Numbers are formatted on the stack; evalText does not keep the text,
@@ -227,7 +236,7 @@ func (cv *customVariable) evalString(text string) bool {
 func (cv *customVariable) evalText(text string) bool {
 	value, lower := cv.value, cv.lower
 	var buf [32]byte
-	if cv.numeric && cv.form < formGT {
+	if cv.numeric && !cv.form.comparesNumbers() {
 		if f, err := strconv.ParseFloat(text, 64); err == nil {
 			value, lower = cv.normValue, cv.normLower
 			return cv.compare(value, lower, string(appendNormalised(buf[:0], f)))
@@ -247,6 +256,8 @@ func (cv *customVariable) compare(value, lower, text string) bool {
 	case formPrefix:
 		return text != "" && strings.HasPrefix(text, value)
 	case formGT, formGTE, formLT, formLTE:
+		// Only a value that is a number compares. The parse is strict:
+		// node's parseFloat would also read "12px" as 12.
 		f, err := strconv.ParseFloat(text, 64)
 		if err != nil {
 			return false

@@ -12,7 +12,8 @@ import (
 )
 
 // Settings is a parsed and validated VWO server-side settings file
-// (VWO-REFERENCE 3). It is immutable after Parse and safe for concurrent use.
+// (VWO-REFERENCE 3). One value is shared by every request: treat it, and
+// everything it points to, as read-only; it is then safe for concurrent use.
 type Settings struct {
 	SDKKey string
 	// AccountID is kept as text: VWO sends a number or a string, and the
@@ -69,8 +70,8 @@ func (s *Settings) UserUUID(userID string) string {
 // weightTolerance is how far the weights of a campaign may sum from 100.
 // VWO rounds weights to four decimals, so three equal variations sum to
 // 99.9999 (the SDKs' own test files do); 0.01 is one bucket of VWO's 10000.
-// A sum inside the tolerance still has its ranges cover every bucket, which
-// is checked on its own below.
+// Whether the ranges then reach bucket 10000 is checked on its own below, so
+// a sum that rounds short cannot leave the top bucket without a variation.
 const weightTolerance = 0.01
 
 // Parse reads and validates a settings file. It accepts fields it does not
