@@ -60,8 +60,8 @@ func Variation(prefix, userID string, multiplier float64) int {
 // VariationMultiplier is VWO's (10000 / percentTraffic) / 100, in that
 // order: for 22 of the percentages 1..100 it differs in the last bit from
 // 100/percentTraffic, and only the SDK's order reproduces its buckets.
-// It spreads the users inside traffic over the whole 1..10000 range (a
-// little beyond, see the README of the vectors).
+// It spreads the users inside traffic over the whole 1..10000 range, and a
+// little beyond: up to 10000 + 100/percentTraffic (10001 at 50%).
 //
 // For percentTraffic <= 0 nobody passes traffic anyway; it returns 1, as the
 // node SDK does when its multiplier is left undefined, rather than the Go
