@@ -1,0 +1,149 @@
+package campaign
+
+import (
+	"encoding/json"
+
+	"github.com/uss/uss/internal/bucketing"
+)
+
+// Type is a campaign type of VWO's server-side ("FullStack") model.
+type Type string
+
+// The campaign types VWO serves to server-side SDKs.
+const (
+	TypeVisualAB       Type = "VISUAL_AB"
+	TypeFeatureTest    Type = "FEATURE_TEST"
+	TypeFeatureRollout Type = "FEATURE_ROLLOUT"
+)
+
+// StatusRunning is the only status under which a campaign hands out
+// variations; the SDKs compare the exact string.
+const StatusRunning = "RUNNING"
+
+// knownStatuses are the campaign states VWO reports (the Go SDK's own test
+// data uses NOT_RUNNING). Anything else is refused at upload: a typo such as
+// "Running" would otherwise switch a campaign off without a word.
+var knownStatuses = map[string]bool{
+	StatusRunning: true,
+	"PAUSED":      true,
+	"STOPPED":     true,
+	"NOT_STARTED": true,
+	"NOT_RUNNING": true,
+	"ARCHIVED":    true,
+	"TRASHED":     true,
+}
+
+// GoalType is the kind of a campaign goal.
+type GoalType string
+
+// The goal types of the campaign model.
+const (
+	GoalCustom  GoalType = "CUSTOM_GOAL"
+	GoalRevenue GoalType = "REVENUE_TRACKING"
+)
+
+// Campaign is one campaign of a settings file, with its variation ranges,
+// seeds and segments worked out at parse time. It must not be modified.
+type Campaign struct {
+	ID                       int
+	Key                      string
+	Name                     string
+	Status                   string
+	Type                     Type
+	PercentTraffic           int
+	IsForcedVariationEnabled bool
+	IsBucketingSeedEnabled   bool
+	IsUserListEnabled        bool
+	IsOB                     bool
+	IsOBv2                   bool
+	IsMAB                    bool
+	// Segments is the pre-segmentation rule; nil when the campaign has none.
+	Segments   *Segment
+	Goals      []*Goal
+	Variations []*Variation
+	// Variables are the rollout-level variables of FEATURE_ROLLOUT campaigns.
+	Variables []Variable
+
+	ranges []bucketing.Range // Variations[i].Range, for bucketing.Find
+	// trafficPrefix seeds traffic and whitelisting: "<id>_" when the
+	// campaign seed flag (or node's isNB/isNBv2) is on, else "".
+	trafficPrefix string
+	// variationPrefix and multiplier are VWO-REFERENCE 2.3's choice between
+	// the old model and node's new bucketing (isNB/isNBv2 with isOB/isOBv2).
+	variationPrefix string
+	multiplier      float64
+	whitelisting    bool // some variation has a whitelisting rule
+	userNamespace   [16]byte
+}
+
+// Variation is one arm of a campaign.
+type Variation struct {
+	ID     int
+	Name   string
+	Weight float64
+	// Range is the variation's share of buckets 1..10000 (NoRange() at
+	// weight 0), computed from the weights as the SDKs do.
+	Range bucketing.Range
+	// Segments is the whitelisting rule; nil when the variation has none.
+	Segments         *Segment
+	Changes          json.RawMessage
+	Variables        []Variable
+	IsFeatureEnabled bool
+}
+
+// Goal is a conversion goal of a campaign.
+type Goal struct {
+	ID          int
+	Identifier  string
+	Type        GoalType
+	RevenueProp string
+	// MCA is VWO's "mca" when present: -1 marks a metric that counts every
+	// conversion (node does not de-duplicate those).
+	MCA *int
+}
+
+// IsRevenue reports whether tracking the goal needs a revenue value.
+func (g *Goal) IsRevenue() bool {
+	return g.Type == GoalRevenue
+}
+
+// Variable is a feature variable; Value is kept as the JSON it came as,
+// since VWO's SDKs coerce it to Type when reading.
+type Variable struct {
+	ID    int
+	Key   string
+	Type  string
+	Value json.RawMessage
+}
+
+// knownVariableTypes are the feature-variable types of the campaign model.
+var knownVariableTypes = map[string]bool{
+	"string": true, "integer": true, "double": true, "boolean": true, "json": true,
+}
+
+// Running reports whether the campaign hands out variations at all.
+func (c *Campaign) Running() bool {
+	return c.Status == StatusRunning
+}
+
+// Variation returns the variation with that name, or nil. Stored
+// assignments name their variation, so this is how a stored row is checked
+// against the current settings.
+func (c *Campaign) Variation(name string) *Variation {
+	for _, v := range c.Variations {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// Goal returns the goal with that identifier, or nil.
+func (c *Campaign) Goal(identifier string) *Goal {
+	for _, g := range c.Goals {
+		if g.Identifier == identifier {
+			return g
+		}
+	}
+	return nil
+}
