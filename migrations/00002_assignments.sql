@@ -11,8 +11,12 @@ CREATE TABLE assignments (
     variation_name text        NOT NULL,
     -- converted goals in the order they converted; exposed on the wire joined by "_vwo_"
     goals          text[]      NOT NULL DEFAULT '{}',
-    -- where the variation came from: written by an SDK ("set") or decided by uss ("bucketed")
-    source         text        NOT NULL CHECK (source IN ('set', 'bucketed')),
+    -- where the variation came from: written by an SDK ("set"), decided by uss ("bucketed"),
+    -- or forced by whitelisting when a whitelisted user converted a goal ("whitelisted")
+    source         text        NOT NULL CHECK (source IN ('set', 'bucketed', 'whitelisted')),
+    -- exposures counted by POST /v1/activate; one counter per row keeps concurrent activations
+    -- of different users off any shared row
+    exposures      bigint      NOT NULL DEFAULT 0,
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (account_id, user_id, campaign_key)

@@ -65,6 +65,7 @@ type Campaign struct {
 	Variables []Variable
 
 	ranges []bucketing.Range // Variations[i].Range, for bucketing.Find
+	names  []string          // Variations[i].Name, for VariationNames
 	// trafficPrefix seeds traffic and whitelisting: "<id>_" when the
 	// campaign seed flag (or node's isNB/isNBv2) is on, else "".
 	trafficPrefix string
@@ -136,6 +137,12 @@ func (c *Campaign) Variation(name string) *Variation {
 		}
 	}
 	return nil
+}
+
+// VariationNames lists the names of the campaign's variations, in order. A stored assignment
+// is valid while its name is one of these. The caller must not modify the slice.
+func (c *Campaign) VariationNames() []string {
+	return c.names
 }
 
 // Goal returns the goal with that identifier, or nil.

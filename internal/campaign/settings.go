@@ -340,8 +340,10 @@ func parseCampaign(c *checker, s *Settings, path string, raw json.RawMessage) (c
 	camp.Variations = parseVariations(c, path+".variations", o["variations"])
 
 	camp.ranges = make([]bucketing.Range, len(camp.Variations))
+	camp.names = make([]string, len(camp.Variations))
 	for i, v := range camp.Variations {
 		camp.ranges[i] = v.Range
+		camp.names[i] = v.Name
 		if v.Segments != nil {
 			camp.whitelisting = true
 		}

@@ -25,21 +25,25 @@ type Config struct {
 	RequestTimeout    time.Duration // USS_REQUEST_TIMEOUT: budget of one request's handler
 	ShutdownTimeout   time.Duration // USS_SHUTDOWN_TIMEOUT: budget to drain in-flight requests
 	APIKeyCacheTTL    time.Duration // USS_APIKEY_CACHE_TTL: how long a resolved key is trusted
-	LogLevel          slog.Level    // USS_LOG_LEVEL: debug, info, warn or error
+	// USS_SETTINGS_POLL_INTERVAL: how often settings versions are polled, as a fallback for
+	// change notifications.
+	SettingsPollInterval time.Duration
+	LogLevel             slog.Level // USS_LOG_LEVEL: debug, info, warn or error
 }
 
 // Default is the configuration of a local install: the local PostgreSQL, loopback only.
 func Default() Config {
 	return Config{
-		DatabaseURL:       "postgres://postgres@127.0.0.1:5432/uss?sslmode=disable",
-		ListenAddr:        "127.0.0.1:8080",
-		MigrateOnStart:    true,
-		BodyLimit:         1 << 20,
-		SettingsBodyLimit: 16 << 20,
-		RequestTimeout:    5 * time.Second,
-		ShutdownTimeout:   15 * time.Second,
-		APIKeyCacheTTL:    10 * time.Second,
-		LogLevel:          slog.LevelInfo,
+		DatabaseURL:          "postgres://postgres@127.0.0.1:5432/uss?sslmode=disable",
+		ListenAddr:           "127.0.0.1:8080",
+		MigrateOnStart:       true,
+		BodyLimit:            1 << 20,
+		SettingsBodyLimit:    16 << 20,
+		RequestTimeout:       5 * time.Second,
+		ShutdownTimeout:      15 * time.Second,
+		APIKeyCacheTTL:       10 * time.Second,
+		SettingsPollInterval: 5 * time.Second,
+		LogLevel:             slog.LevelInfo,
 	}
 }
 
@@ -76,6 +80,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("USS_REQUEST_TIMEOUT", &c.RequestTimeout)
 	duration("USS_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	duration("USS_APIKEY_CACHE_TTL", &c.APIKeyCacheTTL)
+	duration("USS_SETTINGS_POLL_INTERVAL", &c.SettingsPollInterval)
 	parse("USS_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) })
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
@@ -104,6 +109,7 @@ func (c Config) Validate() error {
 	positive("USS_REQUEST_TIMEOUT", c.RequestTimeout > 0)
 	positive("USS_SHUTDOWN_TIMEOUT", c.ShutdownTimeout > 0)
 	positive("USS_APIKEY_CACHE_TTL", c.APIKeyCacheTTL > 0)
+	positive("USS_SETTINGS_POLL_INTERVAL", c.SettingsPollInterval > 0)
 	return errors.Join(errs...)
 }
 

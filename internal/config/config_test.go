@@ -26,21 +26,23 @@ func TestDefaultsServeTheLocalDatabaseOnLoopback(t *testing.T) {
 func TestEnvironmentOverridesDefaults(t *testing.T) {
 	t.Parallel()
 	c, err := fromLookup(lookup(map[string]string{
-		"USS_DATABASE_URL":        "postgres://u:secret@db:5433/x",
-		"USS_LISTEN_ADDR":         ":9090",
-		"USS_MIGRATE_ON_START":    "false",
-		"USS_BODY_LIMIT":          "2MiB",
-		"USS_SETTINGS_BODY_LIMIT": "1048576",
-		"USS_REQUEST_TIMEOUT":     "750ms",
-		"USS_SHUTDOWN_TIMEOUT":    "1m",
-		"USS_APIKEY_CACHE_TTL":    "3s",
-		"USS_LOG_LEVEL":           "debug",
+		"USS_DATABASE_URL":           "postgres://u:secret@db:5433/x",
+		"USS_LISTEN_ADDR":            ":9090",
+		"USS_MIGRATE_ON_START":       "false",
+		"USS_BODY_LIMIT":             "2MiB",
+		"USS_SETTINGS_BODY_LIMIT":    "1048576",
+		"USS_REQUEST_TIMEOUT":        "750ms",
+		"USS_SHUTDOWN_TIMEOUT":       "1m",
+		"USS_APIKEY_CACHE_TTL":       "3s",
+		"USS_SETTINGS_POLL_INTERVAL": "250ms",
+		"USS_LOG_LEVEL":              "debug",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, Config{
 		DatabaseURL: "postgres://u:secret@db:5433/x", ListenAddr: ":9090", MigrateOnStart: false,
 		BodyLimit: 2 << 20, SettingsBodyLimit: 1 << 20, RequestTimeout: 750 * time.Millisecond,
-		ShutdownTimeout: time.Minute, APIKeyCacheTTL: 3 * time.Second, LogLevel: slog.LevelDebug,
+		ShutdownTimeout: time.Minute, APIKeyCacheTTL: 3 * time.Second, SettingsPollInterval: 250 * time.Millisecond,
+		LogLevel: slog.LevelDebug,
 	}, c)
 	require.Equal(t, "postgres://u:REDACTED@db:5433/x", c.RedactedDatabaseURL())
 }

@@ -15,8 +15,21 @@ import (
 // no wrong types. Field names match case-insensitively (encoding/json's rule), so the VWO Go
 // SDK's UserID/CampaignKey spelling is accepted.
 func decodeBody(c echo.Context, dst any) error {
+	return decode(c, dst, false)
+}
+
+// decodeBodyNumbers is decodeBody keeping numbers in free-form values (custom variables) as
+// json.Number, so that 12345678901234567890 reaches segmentation as written, not as a float.
+func decodeBodyNumbers(c echo.Context, dst any) error {
+	return decode(c, dst, true)
+}
+
+func decode(c echo.Context, dst any, numbers bool) error {
 	dec := json.NewDecoder(c.Request().Body)
 	dec.DisallowUnknownFields()
+	if numbers {
+		dec.UseNumber()
+	}
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
 	}

@@ -3,12 +3,14 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/campaign"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -59,6 +61,7 @@ func classify(err error) *apiError {
 	var ae *apiError
 	var he *echo.HTTPError
 	var tooLarge *http.MaxBytesError
+	var invalidSettings *campaign.ValidationError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -69,8 +72,13 @@ func classify(err error) *apiError {
 		return &apiError{Status: http.StatusBadRequest, Code: codeInvalidArgument, Message: invalidMessage(err)}
 	case errors.Is(err, apikey.ErrUnauthenticated):
 		return &apiError{Status: http.StatusUnauthorized, Code: codeUnauthenticated, Message: err.Error()}
+	case errors.As(err, &invalidSettings):
+		return &apiError{Status: http.StatusBadRequest, Code: codeInvalidArgument,
+			Message: fmt.Sprintf("the settings file is invalid (%d problems); nothing was stored", len(invalidSettings.Problems)),
+			Details: invalidSettings.Problems}
 	case errors.Is(err, uss.ErrNotFound):
-		return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "not found"}
+		// Not-found errors are built by uss from what the caller asked for; safe to show.
+		return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: err.Error()}
 	case errors.Is(err, uss.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable,
 			Message: "the database is unavailable; nothing was changed by this request, retry later"}

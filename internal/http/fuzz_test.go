@@ -19,6 +19,10 @@ var fuzzRoutes = []struct{ method, path string }{
 	{http.MethodGet, "/v1/persisted-values"},
 	{http.MethodPut, "/v1/persisted-values"},
 	{http.MethodDelete, "/v1/persisted-values"},
+	{http.MethodPost, "/v1/activate"},
+	{http.MethodPost, "/v1/variation"},
+	{http.MethodPost, "/v1/track"},
+	{http.MethodPut, "/v1/settings"},
 }
 
 // FuzzRequests sends arbitrary query strings and bodies to every route of a real server on a
@@ -26,6 +30,16 @@ var fuzzRoutes = []struct{ method, path string }{
 func FuzzRequests(f *testing.F) {
 	s := apitest.Start(f)
 	key := s.NewKey(f, "fuzz")
+	segmented := `"isForcedVariationEnabled": true, "segments": {"or": [{"custom_variable": {"plan": "regex(^p.*o$)"}}, {"not": {"user": "a, b"}}]}`
+	settings := settingsJSON(campaignJSON("c", 80, [2]float64{33.34, 66.66}, segmented))
+	if resp := s.Do(f, key, http.MethodPut, "/v1/settings", settings); resp.Status != http.StatusOK {
+		f.Fatalf("upload settings: %s", resp.Body)
+	}
+	f.Add(uint8(8), "", []byte(`{"campaignKey":"c","userId":"u","customVariables":{"plan":"pro","n":1e3},"variationTargetingVariables":{"x":[1]}}`))
+	f.Add(uint8(9), "", []byte(`{"campaignKey":"c","userId":"u","dryRun":true,"sticky":false,"enforceTargeting":true}`))
+	f.Add(uint8(10), "", []byte(`{"campaignKey":["c","c"],"userId":"u","goalIdentifier":"purchase","revenueValue":"12.50"}`))
+	f.Add(uint8(10), "", []byte(`{"campaignKey":null,"userId":"u","goalIdentifier":"signup","goalTypeToTrack":"CUSTOM_GOAL","shouldTrackReturningUser":true}`))
+	f.Add(uint8(11), "", []byte(settings))
 	for _, bad := range badRequests() {
 		for i, r := range fuzzRoutes {
 			if r.method == bad.method {

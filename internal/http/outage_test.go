@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
@@ -16,12 +15,8 @@ import (
 // again once the database is back, without a restart.
 func TestDatabaseOutageGives503sThenRecovers(t *testing.T) {
 	t.Parallel()
-	dbURL, err := url.Parse(pgtest.URL(t))
-	require.NoError(t, err)
-	proxy := apitest.NewProxy(t, dbURL.Host)
-	viaProxy := *dbURL
-	viaProxy.Host = proxy.Addr()
-	s := apitest.StartOn(t, viaProxy.String(), func(c *apitest.ConfigT) { c.APIKeyCacheTTL = time.Hour })
+	proxy, viaProxy := proxied(t, pgtest.URL(t))
+	s := apitest.StartOn(t, viaProxy, func(c *apitest.ConfigT) { c.APIKeyCacheTTL = time.Hour })
 	key := s.NewKey(t, "acme")
 	stored := record{UserID: "u", CampaignKey: "c", VariationName: "Control", GoalIdentifier: ""}
 	require.Equal(t, http.StatusOK, s.Do(t, key, http.MethodPost, "/v1/storage", stored).Status)

@@ -14,21 +14,28 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/decision"
+	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/metrics"
+	"github.com/uss/uss/internal/settings"
 	"github.com/uss/uss/internal/uss"
 )
 
 // Deps is what the API serves.
 type Deps struct {
-	Storage *uss.Service
-	Keys    *apikey.Resolver
+	Storage   *uss.Service
+	Settings  *settings.Registry
+	Decisions *decision.Service
+	Goals     *goals.Service
+	Keys      *apikey.Resolver
 	// Ready reports whether the server can serve (database reachable and migrated).
 	Ready   func(context.Context) error
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 
-	BodyLimit      int64
-	RequestTimeout time.Duration
+	BodyLimit         int64
+	SettingsBodyLimit int64
+	RequestTimeout    time.Duration
 }
 
 // New builds the echo instance with every route.
@@ -53,7 +60,7 @@ func New(d Deps) *echo.Echo {
 	})
 	// Middleware per route rather than on a group: a group's middleware makes echo route every
 	// unknown /v1 path and method to it, which would answer 404 where 405 is right.
-	v1 := &routes{e: e, mw: []echo.MiddlewareFunc{bodyLimit(d.BodyLimit), timeout, authenticate(d.Keys)}}
+	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{timeout, authenticate(d.Keys)}}
 
 	storage := storageHandlers{svc: d.Storage, lookups: func(hit bool) {
 		result := "miss"
@@ -72,15 +79,31 @@ func New(d Deps) *echo.Echo {
 	v1.add(http.MethodGet, "/persisted-values", persisted.load)
 	v1.add(http.MethodPut, "/persisted-values", persisted.save)
 	v1.add(http.MethodDelete, "/persisted-values", persisted.delete)
+
+	settingsAPI := settingsHandlers{registry: d.Settings}
+	v1.addLimited(http.MethodPut, "/settings", settingsAPI.put, d.SettingsBodyLimit)
+	v1.add(http.MethodGet, "/settings", settingsAPI.get)
+
+	decisions := decisionHandlers{svc: d.Decisions, decided: func(endpoint string, source decision.Source) {
+		d.Metrics.Decisions.WithLabelValues(endpoint, string(source)).Inc()
+	}}
+	v1.add(http.MethodPost, "/activate", decisions.activate)
+	v1.add(http.MethodPost, "/variation", decisions.variation)
+	v1.add(http.MethodPost, "/track", trackHandlers{svc: d.Goals}.track)
 	return e
 }
 
-// routes adds /v1 routes with their middleware.
+// routes adds /v1 routes with their middleware: body limit, timeout, authentication.
 type routes struct {
-	e  *echo.Echo
-	mw []echo.MiddlewareFunc
+	e         *echo.Echo
+	bodyLimit int64
+	mw        []echo.MiddlewareFunc
 }
 
-func (r *routes) add(method, path string, h echo.HandlerFunc, extra ...echo.MiddlewareFunc) {
-	r.e.Add(method, "/v1"+path, h, append(extra, r.mw...)...)
+func (r *routes) add(method, path string, h echo.HandlerFunc) {
+	r.addLimited(method, path, h, r.bodyLimit)
+}
+
+func (r *routes) addLimited(method, path string, h echo.HandlerFunc, limit int64) {
+	r.e.Add(method, "/v1"+path, h, append([]echo.MiddlewareFunc{bodyLimit(limit)}, r.mw...)...)
 }

@@ -15,6 +15,8 @@ type Metrics struct {
 	Requests *prometheus.HistogramVec
 	// StorageLookups: GET /v1/storage answers by result ("hit" or "miss").
 	StorageLookups *prometheus.CounterVec
+	// Decisions by endpoint (activate, variation, track) and source.
+	Decisions *prometheus.CounterVec
 }
 
 // New registers uss's metrics, the Go runtime's, and the pool's statistics.
@@ -30,9 +32,13 @@ func New(pool *pgxpool.Pool) *Metrics {
 			Name: "uss_storage_lookups_total",
 			Help: "Assignment lookups through GET /v1/storage by result (hit, miss).",
 		}, []string{"result"}),
+		Decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "uss_decisions_total",
+			Help: "Decisions by endpoint and source (stored, whitelisted, bucketed, none).",
+		}, []string{"endpoint", "source"}),
 	}
 	m.Registry.MustRegister(
-		m.Requests, m.StorageLookups,
+		m.Requests, m.StorageLookups, m.Decisions,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		poolCollector{pool: pool},

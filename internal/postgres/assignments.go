@@ -60,8 +60,9 @@ DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 AND campaign_key 
 
 const eraseUserSQL = `
 WITH a AS (DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 RETURNING 1),
+     c AS (DELETE FROM conversions WHERE account_id = $1 AND user_id = $2 RETURNING 1),
      p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 RETURNING 1)
-SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM p)`
+SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c), (SELECT count(*) FROM p)`
 
 func scanAssignment(row pgx.Row) (uss.Assignment, error) {
 	var a uss.Assignment
@@ -157,7 +158,7 @@ func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key
 // EraseUser removes everything of one user in one statement, so an erasure is all or nothing.
 func (s *Store) EraseUser(ctx context.Context, account uss.AccountID, userID string) (uss.Erased, error) {
 	var e uss.Erased
-	if err := s.pool.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.PersistedValues); err != nil {
+	if err := s.pool.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues); err != nil {
 		return uss.Erased{}, mapError(fmt.Errorf("erase user: %w", err))
 	}
 	return e, nil

@@ -16,9 +16,12 @@ import (
 
 	"github.com/uss/uss/internal/apikey"
 	"github.com/uss/uss/internal/config"
+	"github.com/uss/uss/internal/decision"
+	"github.com/uss/uss/internal/goals"
 	httpapi "github.com/uss/uss/internal/http"
 	"github.com/uss/uss/internal/metrics"
 	"github.com/uss/uss/internal/postgres"
+	"github.com/uss/uss/internal/settings"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -29,6 +32,7 @@ type Server struct {
 	pool     *pgxpool.Pool
 	migrator *postgres.Migrator
 	handler  http.Handler
+	registry *settings.Registry
 	// migrated latches once no migration is pending, so readiness probes stop asking.
 	migrated atomic.Bool
 	closers  []func()
@@ -63,16 +67,41 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	}
 
 	store := postgres.NewStore(pool)
+	s.registry = settings.NewRegistry(store, logger)
+	if err := s.registry.Load(ctx); err != nil {
+		// Not fatal: the watcher loads them as soon as it can, and until then decisions
+		// answer 503 and the server is not ready.
+		logger.Warn("settings not loaded at start; retrying in the background", "error", err)
+	}
+	s.watch(func(ctx context.Context) { s.registry.Watch(ctx, cfg.SettingsPollInterval) })
+
+	decisions := decision.NewService(store, s.registry)
 	s.handler = httpapi.New(httpapi.Deps{
-		Storage:        uss.NewService(store),
-		Keys:           apikey.NewResolver(store, cfg.APIKeyCacheTTL),
-		Ready:          s.ready,
-		Metrics:        metrics.New(pool),
-		Logger:         logger,
-		BodyLimit:      cfg.BodyLimit,
-		RequestTimeout: cfg.RequestTimeout,
+		Storage:           uss.NewService(store),
+		Settings:          s.registry,
+		Decisions:         decisions,
+		Goals:             goals.NewService(decisions, store),
+		Keys:              apikey.NewResolver(store, cfg.APIKeyCacheTTL),
+		Ready:             s.ready,
+		Metrics:           metrics.New(pool),
+		Logger:            logger,
+		BodyLimit:         cfg.BodyLimit,
+		SettingsBodyLimit: cfg.SettingsBodyLimit,
+		RequestTimeout:    cfg.RequestTimeout,
 	})
 	return s, nil
+}
+
+// watch runs a background task until Close, which waits for it to return before the pool
+// closes.
+func (s *Server) watch(task func(context.Context)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		task(ctx)
+	}()
+	s.closers = append(s.closers, func() { cancel(); <-done })
 }
 
 // Handler is the HTTP API.
@@ -97,6 +126,12 @@ func (s *Server) ready(ctx context.Context) error {
 		return errors.New("migrations pending: run `uss-server migrate up`")
 	}
 	s.migrated.Store(true)
+	if !s.registry.Loaded() {
+		if err := s.registry.Load(ctx); err != nil {
+			s.logger.Warn("not ready: settings not loaded", "error", err)
+			return errors.New("settings not loaded yet")
+		}
+	}
 	return nil
 }
 

@@ -16,6 +16,9 @@ const (
 	SourceSet Source = "set"
 	// SourceBucketed: uss decided it with its bucketer and stored it.
 	SourceBucketed Source = "bucketed"
+	// SourceWhitelisted: the user was forced into it by whitelisting and converted a goal
+	// there (whitelisted decisions alone are never stored).
+	SourceWhitelisted Source = "whitelisted"
 )
 
 // Assignment is one user's variation in one campaign, with the goals that user converted.

@@ -1,0 +1,117 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/uss/uss/internal/apitest"
+)
+
+// campaignJSON is one VISUAL_AB campaign with two variations and two goals.
+func campaignJSON(key string, percentTraffic int, weights [2]float64, extra string) string {
+	if extra != "" {
+		extra = "," + extra
+	}
+	return fmt.Sprintf(`{"id": %d, "key": %q, "name": %q, "status": "RUNNING", "type": "VISUAL_AB",
+		"percentTraffic": %d, "segments": {},
+		"goals": [{"identifier": "signup", "id": 1, "type": "CUSTOM_GOAL"},
+		          {"identifier": "purchase", "id": 2, "type": "REVENUE_TRACKING"}],
+		"variations": [{"id": 1, "name": "Control", "weight": %g, "changes": {}},
+		               {"id": 2, "name": "Variation-1", "weight": %g, "changes": {}}]%s}`,
+		crc32.ChecksumIEEE([]byte(key))%1000000+1, key, key, percentTraffic, weights[0], weights[1], extra)
+}
+
+func settingsJSON(campaigns ...string) string {
+	return `{"sdkKey": "sdk-key", "accountId": 123456, "version": 1, "campaigns": [` + strings.Join(campaigns, ",") + `]}`
+}
+
+func putSettings(t *testing.T, s *apitest.Server, key, body string) int64 {
+	t.Helper()
+	resp := s.Do(t, key, http.MethodPut, "/v1/settings", body)
+	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+	var out struct {
+		Version int64 `json:"version"`
+	}
+	resp.Decode(t, &out)
+	return out.Version
+}
+
+func TestSettingsAreValidatedVersionedAndReturned(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t)
+	key := s.NewKey(t, "acme")
+	require.Equal(t, http.StatusNotFound, s.Do(t, key, http.MethodGet, "/v1/settings", nil).Status)
+
+	v1 := settingsJSON(campaignJSON("c1", 100, [2]float64{50, 50}, ""), campaignJSON("c2", 50, [2]float64{10, 90}, ""))
+	resp := s.Do(t, key, http.MethodPut, "/v1/settings", v1)
+	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+	require.JSONEq(t, `{"version": 1, "campaigns": 2}`, string(resp.Body))
+
+	resp = s.Do(t, key, http.MethodGet, "/v1/settings", nil)
+	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+	var got struct {
+		Version  int64           `json:"version"`
+		Settings json.RawMessage `json:"settings"`
+	}
+	resp.Decode(t, &got)
+	require.Equal(t, int64(1), got.Version)
+	require.JSONEq(t, v1, string(got.Settings), "the file comes back as uploaded, accountId and sdkKey included")
+
+	before := s.Snapshot(t)
+	bad := settingsJSON(
+		campaignJSON("dup", 100, [2]float64{50, 40}, ""),
+		campaignJSON("dup", 120, [2]float64{50, 50}, `"segments": {"custom_variable": 7}`))
+	resp = s.Do(t, key, http.MethodPut, "/v1/settings", bad)
+	require.Equal(t, http.StatusBadRequest, resp.Status, "%s", resp.Body)
+	require.Equal(t, "invalid_argument", resp.ErrorCode(t))
+	var problems struct {
+		Error struct {
+			Details []string `json:"details"`
+		} `json:"error"`
+	}
+	resp.Decode(t, &problems)
+	joined := strings.Join(problems.Error.Details, "\n")
+	require.GreaterOrEqual(t, len(problems.Error.Details), 4, joined)
+	for _, want := range []string{"weight", "percentTraffic", "dup", "segments"} {
+		require.Contains(t, joined, want, "every problem is listed")
+	}
+	require.Equal(t, before, s.Snapshot(t), "an invalid file stores nothing")
+
+	for name, body := range map[string]string{
+		"not JSON":         `{"campaigns": [`,
+		"not an object":    `[1, 2]`,
+		"empty":            ``,
+		"campaigns absent": `{"accountId": 1}`,
+	} {
+		resp := s.Do(t, key, http.MethodPut, "/v1/settings", body)
+		require.Equal(t, http.StatusBadRequest, resp.Status, "%s: %s", name, resp.Body)
+	}
+
+	require.Equal(t, int64(2), putSettings(t, s, key, settingsJSON(campaignJSON("c1", 100, [2]float64{0, 100}, ""))))
+	resp = s.Do(t, key, http.MethodGet, "/v1/settings", nil)
+	resp.Decode(t, &got)
+	require.Equal(t, int64(2), got.Version)
+
+	other := s.NewKey(t, "other")
+	require.Equal(t, http.StatusNotFound, s.Do(t, other, http.MethodGet, "/v1/settings", nil).Status,
+		"settings belong to one account")
+}
+
+func TestSettingsOverTheirLimitGet413(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t, func(c *apitest.ConfigT) { c.SettingsBodyLimit = 4096 })
+	key := s.NewKey(t, "acme")
+	big := settingsJSON(campaignJSON("c1", 100, [2]float64{50, 50}, `"name2": "`+strings.Repeat("x", 5000)+`"`))
+	resp := s.Do(t, key, http.MethodPut, "/v1/settings", big)
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.Status, "%s", resp.Body)
+	// The settings limit is its own: a file over USS_BODY_LIMIT but under it is fine.
+	s2 := apitest.Start(t, func(c *apitest.ConfigT) { c.BodyLimit = 1024 })
+	key2 := s2.NewKey(t, "acme")
+	require.Equal(t, int64(1), putSettings(t, s2, key2, big))
+}

@@ -1,0 +1,167 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/uss/uss/internal/settings"
+	"github.com/uss/uss/internal/uss"
+)
+
+// SettingsChannel is the NOTIFY channel of settings changes; the payload is
+// "<account_id>:<version>".
+const SettingsChannel = "uss_settings"
+
+// The transaction-scoped advisory lock serializes uploads of one account, so versions are
+// consecutive without a retry loop; pg_notify is delivered at commit.
+const lockSettingsSQL = `SELECT pg_advisory_xact_lock(hashtextextended('uss.settings', $1))`
+
+const insertSettingsSQL = `
+INSERT INTO settings (account_id, version, body, campaigns)
+SELECT $1, coalesce(max(version), 0) + 1, $2, $3 FROM settings WHERE account_id = $1
+RETURNING version, created_at`
+
+const notifySettingsSQL = `SELECT pg_notify('` + SettingsChannel + `', format('%s:%s', $1::bigint, $2::bigint))`
+
+const currentSettingsSQL = `
+SELECT account_id, version, body, created_at FROM settings
+WHERE account_id = $1 ORDER BY version DESC LIMIT 1`
+
+const allCurrentSettingsSQL = `
+SELECT DISTINCT ON (account_id) account_id, version, body, created_at FROM settings
+ORDER BY account_id, version DESC`
+
+const currentSettingsVersionsSQL = `SELECT account_id, max(version) FROM settings GROUP BY account_id`
+
+// SaveSettings stores a validated file as the account's next version and notifies every
+// listening process.
+func (s *Store) SaveSettings(ctx context.Context, account uss.AccountID, body []byte, campaigns int) (settings.Stored, error) {
+	stored := settings.Stored{Account: account, Body: body}
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, lockSettingsSQL, int64(account)); err != nil {
+			return mapError(fmt.Errorf("lock settings: %w", err))
+		}
+		if err := tx.QueryRow(ctx, insertSettingsSQL, account, body, campaigns).Scan(&stored.Version, &stored.CreatedAt); err != nil {
+			return mapError(fmt.Errorf("save settings: %w", err))
+		}
+		if _, err := tx.Exec(ctx, notifySettingsSQL, int64(account), stored.Version); err != nil {
+			return mapError(fmt.Errorf("notify settings: %w", err))
+		}
+		return nil
+	})
+	return stored, err
+}
+
+func scanSettings(row pgx.Row) (settings.Stored, error) {
+	var st settings.Stored
+	err := row.Scan(&st.Account, &st.Version, &st.Body, &st.CreatedAt)
+	return st, err
+}
+
+// CurrentSettings returns the account's newest file, or uss.ErrNotFound.
+func (s *Store) CurrentSettings(ctx context.Context, account uss.AccountID) (settings.Stored, error) {
+	st, err := scanSettings(s.pool.QueryRow(ctx, currentSettingsSQL, account))
+	if err != nil {
+		return settings.Stored{}, mapError(fmt.Errorf("current settings: %w", err))
+	}
+	return st, nil
+}
+
+// AllCurrentSettings returns every account's newest file.
+func (s *Store) AllCurrentSettings(ctx context.Context) ([]settings.Stored, error) {
+	rows, err := s.pool.Query(ctx, allCurrentSettingsSQL)
+	if err != nil {
+		return nil, mapError(fmt.Errorf("all current settings: %w", err))
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settings.Stored, error) { return scanSettings(r) })
+	if err != nil {
+		return nil, mapError(fmt.Errorf("all current settings: %w", err))
+	}
+	return all, nil
+}
+
+// CurrentSettingsVersions returns every account's newest version number: the cheap poll that
+// backs up notifications.
+func (s *Store) CurrentSettingsVersions(ctx context.Context) (map[uss.AccountID]int64, error) {
+	rows, err := s.pool.Query(ctx, currentSettingsVersionsSQL)
+	if err != nil {
+		return nil, mapError(fmt.Errorf("settings versions: %w", err))
+	}
+	defer rows.Close()
+	versions := map[uss.AccountID]int64{}
+	for rows.Next() {
+		var account uss.AccountID
+		var version int64
+		if err := rows.Scan(&account, &version); err != nil {
+			return nil, mapError(fmt.Errorf("settings versions: %w", err))
+		}
+		versions[account] = version
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapError(fmt.Errorf("settings versions: %w", err))
+	}
+	return versions, nil
+}
+
+// Listen delivers settings notifications on a dedicated connection until ctx is done. After
+// each (re)connection it calls connected, so the caller can catch up on what it missed while
+// disconnected; each lost connection is reported to lost and retried with backoff.
+func (s *Store) Listen(ctx context.Context, changed func(uss.AccountID, int64), connected func(), lost func(error)) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, changed, connected, func() { backoff = 100 * time.Millisecond })
+		if ctx.Err() != nil {
+			return
+		}
+		lost(err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context, changed func(uss.AccountID, int64), connected, reset func()) error {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+SettingsChannel); err != nil {
+		return err
+	}
+	reset()
+	connected()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		// Only uss sends on this channel; a payload it cannot read is skipped, and the poll
+		// catches up on whatever it meant.
+		if account, version, err := parseSettingsPayload(n.Payload); err == nil {
+			changed(account, version)
+		}
+	}
+}
+
+func parseSettingsPayload(p string) (uss.AccountID, int64, error) {
+	a, v, ok := strings.Cut(p, ":")
+	if !ok {
+		return 0, 0, errors.New("no colon")
+	}
+	account, err := strconv.ParseInt(a, 10, 64)
+	if err != nil {
+		return 0, 0, err
+	}
+	version, err := strconv.ParseInt(v, 10, 64)
+	return uss.AccountID(account), version, err
+}
