@@ -25,9 +25,10 @@ run: build ## serve on 127.0.0.1:8080 against the local PostgreSQL (creates the 
 	exec $(BIN) serve
 
 .PHONY: test
-test: ## vet and run every test against a real PostgreSQL (see README: Tests)
+test: ## vet and run every test against a real PostgreSQL, the SDK integrations module's too (see README: Tests)
 	go vet ./...
 	go test $(GO_TEST_FLAGS) ./...
+	cd integrations && go vet ./... && go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: fmt
 fmt: ## format the code

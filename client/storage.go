@@ -1,0 +1,88 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+)
+
+// Assignment is one user's variation in one campaign: VWO's userStorageData.
+type Assignment struct {
+	UserID        string `json:"userId"`
+	CampaignKey   string `json:"campaignKey"`
+	VariationName string `json:"variationName"`
+	// GoalIdentifier holds the converted goals joined by "_vwo_"; "" when none. On a write
+	// with an unchanged variation, uss adds these goals to the stored ones.
+	GoalIdentifier string `json:"goalIdentifier"`
+}
+
+// Deleted counts what a delete removed. Deleting what is not there removes nothing and is
+// not an error.
+type Deleted struct {
+	Assignments     int64 `json:"assignments"`
+	Conversions     int64 `json:"conversions"`
+	PersistedValues int64 `json:"persistedValues"`
+}
+
+type deletedBody struct {
+	Deleted Deleted `json:"deleted"`
+}
+
+type recordsBody struct {
+	Records []Assignment `json:"records"`
+}
+
+// GetAssignment returns the user's assignment in the campaign, or an error matching
+// ErrNotFound when there is none.
+func (c *Client) GetAssignment(ctx context.Context, userID, campaignKey string) (Assignment, error) {
+	var a Assignment
+	q := url.Values{"userId": {userID}, "campaignKey": {campaignKey}}
+	err := c.do(ctx, "get assignment", http.MethodGet, "/v1/storage", q, nil, &a)
+	return a, err
+}
+
+// SetAssignment stores one assignment (an upsert) and returns the record as stored, whose
+// goals are the union of the stored and the given ones when the variation is unchanged.
+func (c *Client) SetAssignment(ctx context.Context, a Assignment) (Assignment, error) {
+	var stored Assignment
+	err := c.do(ctx, "set assignment", http.MethodPost, "/v1/storage", nil, a, &stored)
+	return stored, err
+}
+
+// GetAssignments returns the user's assignments in campaignKeys, in one database round trip;
+// campaigns without one are absent. A nil campaignKeys asks for all of the user's campaigns.
+func (c *Client) GetAssignments(ctx context.Context, userID string, campaignKeys []string) ([]Assignment, error) {
+	body := struct {
+		UserID       string    `json:"userId"`
+		CampaignKeys *[]string `json:"campaignKeys,omitempty"`
+	}{UserID: userID}
+	if campaignKeys != nil {
+		body.CampaignKeys = &campaignKeys
+	}
+	var out recordsBody
+	err := c.do(ctx, "get assignments", http.MethodPost, "/v1/storage/batch-get", nil, body, &out)
+	return out.Records, err
+}
+
+// SetAssignments stores up to 1000 assignments, all or none, and returns them as stored.
+func (c *Client) SetAssignments(ctx context.Context, as []Assignment) ([]Assignment, error) {
+	var out recordsBody
+	err := c.do(ctx, "set assignments", http.MethodPost, "/v1/storage/batch-set", nil, recordsBody{Records: as}, &out)
+	return out.Records, err
+}
+
+// DeleteAssignment removes the user's assignment in the campaign.
+func (c *Client) DeleteAssignment(ctx context.Context, userID, campaignKey string) (Deleted, error) {
+	var out deletedBody
+	q := url.Values{"userId": {userID}, "campaignKey": {campaignKey}}
+	err := c.do(ctx, "delete assignment", http.MethodDelete, "/v1/storage", q, nil, &out)
+	return out.Deleted, err
+}
+
+// EraseUser removes every assignment, goal conversion and persisted value of the user in
+// the account: a privacy erasure.
+func (c *Client) EraseUser(ctx context.Context, userID string) (Deleted, error) {
+	var out deletedBody
+	err := c.do(ctx, "erase user", http.MethodDelete, "/v1/storage", url.Values{"userId": {userID}}, nil, &out)
+	return out.Deleted, err
+}
