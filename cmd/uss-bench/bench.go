@@ -28,6 +28,8 @@ type bench struct {
 	ep    endpoint
 	rss   *rssSampler
 	meter cpuMeter
+	// background is how many CPUs other work kept busy just before the server started.
+	background float64
 }
 
 // step prints progress with the time since the start, so a slow step shows.
@@ -65,6 +67,7 @@ func (b *bench) setUp(ctx context.Context) error {
 	b.step("loaded %d assignments (%d users × %d campaigns) into assignments and %s in %s",
 		rows, o.Users, campaignsPerUser, pgbenchTable, took.Round(time.Millisecond))
 
+	b.background = busyCPUs(time.Second)
 	logPath := filepath.Join(o.ResultsDir, "server.log")
 	_ = os.Remove(logPath)
 	if b.srv, err = startServer(ctx, o.ServerBin, o.DatabaseURL, logPath); err != nil {
@@ -99,7 +102,24 @@ func (b *bench) header(ctx context.Context) []string {
 			o.Concurrency, o.Concurrency, o.Concurrency, o.Warmup, o.Duration),
 		fmt.Sprintf("half load: open loop at 50%% of the closed-loop rate over %d connections, latency counted from when each request was due",
 			b.halfLoadWorkers()),
+		fmt.Sprintf("before the run, other work kept %.2f of %d CPUs busy%s", b.background, runtime.NumCPU(), quietOrNot(b.background)),
 	}
+}
+
+// quietOrNot warns when the machine was not idle: every figure is then noisy.
+func quietOrNot(busy float64) string {
+	if busy < 0.1 {
+		return " (quiet)"
+	}
+	return " — NOT QUIET: the figures below compete with that work; see the \"rest\" column"
+}
+
+// busyCPUs measures how many CPUs are busy on average over d.
+func busyCPUs(d time.Duration) float64 {
+	m := newCPUMeter(0)
+	before := m.machine()
+	time.Sleep(d)
+	return float64(m.machine()-before) / float64(d)
 }
 
 // checkData makes sure the server sees the loaded rows before anything is measured: a
