@@ -153,6 +153,15 @@ func (db *benchDB) count(ctx context.Context, table string) (int64, error) {
 	return n, err
 }
 
+// size is the table's size on disk with its indexes, as PostgreSQL writes sizes.
+func (db *benchDB) size(ctx context.Context, table string) string {
+	var s string
+	if err := db.pool.QueryRow(ctx, "SELECT pg_size_pretty(pg_total_relation_size($1::regclass))", table).Scan(&s); err != nil {
+		return "?"
+	}
+	return s
+}
+
 func (db *benchDB) serverVersion(ctx context.Context) string {
 	var v string
 	if err := db.pool.QueryRow(ctx, "SHOW server_version").Scan(&v); err != nil {

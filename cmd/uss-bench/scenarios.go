@@ -274,7 +274,7 @@ func (b *bench) growth(ctx context.Context) error {
 		return err
 	}
 	b.rep.growth = append(b.rep.growth, growthRow{rows: count(o.GrowthSmall), result: small,
-		loading: "in " + took.Round(100*time.Millisecond).String()})
+		loading: fmt.Sprintf("in %s; %s on disk", took.Round(100*time.Millisecond), b.db.size(ctx, "assignments"))})
 	b.noteErrors("GET at "+count(o.GrowthSmall), small)
 
 	b.step("cost growth: growing to %s assignments with INSERT … SELECT generate_series", count(o.GrowthLarge))
@@ -294,15 +294,16 @@ func (b *bench) growth(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.step("cost growth: %d rows (insert %s, vacuum analyze %s); GET /v1/storage", n,
+	size := b.db.size(ctx, "assignments")
+	b.step("cost growth: %d rows, %s with the index (insert %s, vacuum analyze %s); GET /v1/storage", n, size,
 		insertTook.Round(time.Second), vacuumTook.Round(time.Second))
 	large, err := b.closed(ctx, getRequests(b.ep, largeUsers))
 	if err != nil {
 		return err
 	}
 	b.rep.growth = append(b.rep.growth, growthRow{rows: count(o.GrowthLarge), result: large,
-		loading: fmt.Sprintf("grown in %s (insert %s, vacuum analyze %s)", (insertTook + vacuumTook).Round(time.Second),
-			insertTook.Round(time.Second), vacuumTook.Round(time.Second))})
+		loading: fmt.Sprintf("grown in %s (insert %s, vacuum analyze %s); %s on disk", (insertTook + vacuumTook).Round(time.Second),
+			insertTook.Round(time.Second), vacuumTook.Round(time.Second), size)})
 	b.noteErrors("GET at "+count(o.GrowthLarge), large)
 
 	ratio := func(a, b time.Duration) float64 {
