@@ -145,6 +145,9 @@ func (p *pgbench) run(ctx context.Context, r pgbenchRun) (PgbenchResult, error) 
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	began, cpu0 := time.Now(), p.meter.sample()
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil { // interrupted or over its time: say that, not "signal: killed"
+			return PgbenchResult{}, fmt.Errorf("pgbench %s: %w", r.name, ctx.Err())
+		}
 		return PgbenchResult{}, fmt.Errorf("pgbench %s: %w: %s", r.name, err, lastLines(stderr.String(), 5))
 	}
 	res, err := parsePgbenchSummary(stdout.String())
