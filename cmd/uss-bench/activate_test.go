@@ -7,15 +7,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-// decisionServer stands in for a uss build: settings answers PUT /v1/settings and activate
-// answers POST /v1/activate.
-func decisionServer(t *testing.T, settings, activate int) *bench {
+// decisionServer stands in for a uss build: settings is the status of PUT /v1/settings, and
+// activate the statuses of successive POST /v1/activate calls, the last one repeated.
+func decisionServer(t *testing.T, settings int, activate ...int) *bench {
 	t.Helper()
+	var calls atomic.Int64
 	// A malformed request gets 418, which the case expecting success then reports (require
 	// cannot stop the test from the handler's goroutine).
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -37,7 +39,7 @@ func decisionServer(t *testing.T, settings, activate int) *bench {
 				w.WriteHeader(http.StatusTeapot)
 				return
 			}
-			w.WriteHeader(activate)
+			w.WriteHeader(activate[min(int(calls.Add(1))-1, len(activate)-1)])
 		default:
 			w.WriteHeader(http.StatusNotFound)
 		}
@@ -51,17 +53,20 @@ func TestActivateIsMeasuredOnlyWhenTheBuildHasIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	for _, tc := range []struct {
-		name               string
-		settings, activate int
-		why                string
+		name     string
+		settings int
+		activate []int
+		why      string
 	}{
-		{"a build with settings and decisions", 200, 200, ""},
-		{"a build without settings", 404, 404, "not available in this build (PUT /v1/settings answered 404)"},
-		{"a build without decisions", 200, 405, "not available in this build (POST /v1/activate answered 405"},
-		{"settings refused", 400, 200, "not measured: PUT /v1/settings answered 400"},
-		{"decisions failing", 200, 500, "not measured: POST /v1/activate answered 500"},
+		{"a build with settings and decisions", 200, []int{200}, ""},
+		{"settings that reach memory a moment after the upload", 200, []int{404, 404, 200}, ""},
+		{"a build without settings", 404, []int{404}, "not available in this build (PUT /v1/settings answered 404)"},
+		{"a build without decisions", 200, []int{405}, "not available in this build (POST /v1/activate answered 405"},
+		{"a campaign that never appears", 200, []int{404}, "not available in this build (POST /v1/activate answered 404"},
+		{"settings refused", 400, []int{200}, "not measured: PUT /v1/settings answered 400"},
+		{"decisions failing", 200, []int{500}, "not measured: POST /v1/activate answered 500"},
 	} {
-		why, err := decisionServer(t, tc.settings, tc.activate).activateAvailable(ctx)
+		why, err := decisionServer(t, tc.settings, tc.activate...).activateAvailable(ctx)
 		require.NoError(t, err, tc.name)
 		if tc.why == "" {
 			require.Empty(t, why, tc.name)

@@ -3,6 +3,7 @@ package main
 import (
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 )
 
 // requestFunc lays out, in buf, the raw HTTP request of worker's seq-th call. Requests are
@@ -121,17 +122,18 @@ func batchGetRequests(e endpoint, users int) requestFunc {
 	}
 }
 
-// activateRequests decides a user never seen before (tag makes ids unique across runs):
-// POST /v1/activate, which buckets and stores a new assignment.
+// activateRequests decides a user never seen before: POST /v1/activate, which buckets and
+// stores a new assignment. Ids are tag and a counter shared by every call of the returned
+// function, so a warm-up and the measured run that follows it never repeat a user.
 func activateRequests(e endpoint, tag string) requestFunc {
-	return func(buf []byte, _ *rand.Rand, worker, seq int) []byte {
+	var n atomic.Int64
+	return func(buf []byte, _ *rand.Rand, _, _ int) []byte {
+		id := n.Add(1)
 		return e.appendPost(buf, "/v1/activate", func(b []byte) []byte {
 			b = append(b, `{"campaignKey":"`+activateCampaign+`","userId":"new-`...)
 			b = append(b, tag...)
 			b = append(b, '-')
-			b = strconv.AppendInt(b, int64(worker), 10)
-			b = append(b, '-')
-			b = strconv.AppendInt(b, int64(seq), 10)
+			b = strconv.AppendInt(b, id, 10)
 			return append(b, `"}`...)
 		})
 	}

@@ -58,11 +58,20 @@ func TestRequestsAreWellFormedHTTP(t *testing.T) {
 	require.Len(t, batch.CampaignKeys, campaignsPerUser)
 	require.Equal(t, "campaign-9", batch.CampaignKeys[9])
 
-	var act struct{ CampaignKey, UserID string }
-	_, body = parseRequest(t, activateRequests(e, "tag")(nil, nil, 3, 41))
-	require.NoError(t, json.Unmarshal(body, &act))
-	require.Equal(t, activateCampaign, act.CampaignKey)
-	require.Equal(t, "new-tag-3-41", act.UserID)
+	// Every call is a new user, even when a later run restarts workers and sequence numbers.
+	activate := activateRequests(e, "tag")
+	seen := map[string]bool{}
+	for range 2 {
+		for w := range 3 {
+			var act struct{ CampaignKey, UserID string }
+			_, body = parseRequest(t, activate(nil, nil, w, 0))
+			require.NoError(t, json.Unmarshal(body, &act))
+			require.Equal(t, activateCampaign, act.CampaignKey)
+			require.False(t, seen[act.UserID], "user %s repeated", act.UserID)
+			seen[act.UserID] = true
+		}
+	}
+	require.True(t, seen["new-tag-1"])
 }
 
 func TestUserIDsMatchTheSQLThatLoadsThem(t *testing.T) {

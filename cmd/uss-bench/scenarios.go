@@ -194,10 +194,22 @@ func (b *bench) activateAvailable(ctx context.Context) (string, error) {
 	case status != 200:
 		return fmt.Sprintf("not measured: PUT /v1/settings answered %d: %s", status, body), nil
 	}
-	probe := activateRequests(b.ep, runTag("probe"))(nil, nil, 0, 0)
-	status, body, err = roundTrip(ctx, b.ep.addr, probe)
-	if err != nil {
-		return "", fmt.Errorf("POST /v1/activate: %w", err)
+	// Settings reach a server's memory within a second of the upload (SPEC 3.4), so a 404 for
+	// the campaign right after it may only mean "not yet": ask again for up to 2 s.
+	probe := activateRequests(b.ep, runTag("probe"))
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		status, body, err = roundTrip(ctx, b.ep.addr, probe(nil, nil, 0, 0))
+		if err != nil {
+			return "", fmt.Errorf("POST /v1/activate: %w", err)
+		}
+		if status != 404 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	switch {
 	case status == 404 || status == 405:
