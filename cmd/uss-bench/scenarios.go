@@ -9,14 +9,14 @@ import (
 
 // SPEC 6 targets.
 const (
-	getTarget       = 0.6 // GET /v1/storage ≥ 0.6 × pgbench select
-	setTarget       = 1.0 // POST /v1/storage ≥ 1.0 × pgbench upsert
-	activateTarget  = 0.8 // POST /v1/activate (new users) ≥ 0.8 × pgbench upsert
-	halfLoadP99     = 5 * time.Millisecond
-	memoryTarget    = 100_000_000 // bytes: server RSS under load ≤ 100 MB
-	growthTarget    = 1.2         // GET p50 at 10M rows ≤ 1.2 × at 100k
-	halfLoadShare   = 0.5
-	loadChunkOfUser = 100_000 // users per INSERT while loading (1M rows)
+	getTarget      = 0.6 // GET /v1/storage ≥ 0.6 × pgbench select
+	setTarget      = 1.0 // POST /v1/storage ≥ 1.0 × pgbench upsert
+	activateTarget = 0.8 // POST /v1/activate (new users) ≥ 0.8 × pgbench upsert
+	halfLoadP99    = 5 * time.Millisecond
+	memoryTarget   = 100_000_000 // bytes: server RSS under load ≤ 100 MB
+	growthTarget   = 1.2         // GET p50 at 10M rows ≤ 1.2 × at 100k
+	halfLoadShare  = 0.5
+	loadChunkUsers = 100_000 // users per INSERT while loading (1M rows)
 )
 
 func (b *bench) halfLoadWorkers() int { return 2 * b.o.Concurrency }
@@ -273,7 +273,7 @@ func (b *bench) growth(ctx context.Context) error {
 		return err
 	}
 	took, err := timed(func() error {
-		if err := b.db.loadUsers(ctx, 0, smallUsers, loadChunkOfUser, nil); err != nil {
+		if err := b.db.loadUsers(ctx, 0, smallUsers, loadChunkUsers, nil); err != nil {
 			return err
 		}
 		return b.db.vacuumAnalyze(ctx, "assignments")
@@ -291,7 +291,7 @@ func (b *bench) growth(ctx context.Context) error {
 
 	b.step("cost growth: growing to %s assignments with INSERT … SELECT generate_series", count(o.GrowthLarge))
 	insertTook, err := timed(func() error {
-		return b.db.loadUsers(ctx, smallUsers, largeUsers, loadChunkOfUser, func(loaded int) {
+		return b.db.loadUsers(ctx, smallUsers, largeUsers, loadChunkUsers, func(loaded int) {
 			b.step("  %s of %s rows inserted", count(smallUsers*campaignsPerUser+loaded*campaignsPerUser), count(o.GrowthLarge))
 		})
 	})
