@@ -40,6 +40,8 @@ func (b *bench) step(format string, args ...any) {
 
 func (b *bench) setUp(ctx context.Context) error {
 	o := b.o
+	// Before anything of the benchmark runs: is the machine quiet?
+	b.background = busyCPUs(time.Second)
 	b.step("creating a fresh database")
 	if err := recreateDatabase(ctx, o.DatabaseURL); err != nil {
 		return err
@@ -67,7 +69,6 @@ func (b *bench) setUp(ctx context.Context) error {
 	b.step("loaded %d assignments (%d users × %d campaigns) into assignments and %s in %s",
 		rows, o.Users, campaignsPerUser, pgbenchTable, took.Round(time.Millisecond))
 
-	b.background = busyCPUs(time.Second)
 	logPath := filepath.Join(o.ResultsDir, "server.log")
 	_ = os.Remove(logPath)
 	if b.srv, err = startServer(ctx, o.ServerBin, o.DatabaseURL, logPath); err != nil {
@@ -75,7 +76,7 @@ func (b *bench) setUp(ctx context.Context) error {
 	}
 	b.ep = endpoint{addr: b.srv.addr, key: key}
 	b.rss = startRSSSampler(b.srv.Pid(), 100*time.Millisecond)
-	b.meter = newCPUMeter(b.srv.Pid())
+	b.meter = cpuMeter{serverPid: b.srv.Pid(), database: b.db.name}
 	b.pg.meter = b.meter
 	b.step("uss-server pid %d serving on %s (log: %s)", b.srv.Pid(), b.srv.addr, logPath)
 	b.rep.header = b.header(ctx)
@@ -112,14 +113,6 @@ func quietOrNot(busy float64) string {
 		return " (quiet)"
 	}
 	return " — NOT QUIET: the figures below compete with that work; see the \"rest\" column"
-}
-
-// busyCPUs measures how many CPUs are busy on average over d.
-func busyCPUs(d time.Duration) float64 {
-	m := newCPUMeter(0)
-	before := m.machine()
-	time.Sleep(d)
-	return float64(m.machine()-before) / float64(d)
 }
 
 // checkData makes sure the server sees the loaded rows before anything is measured: a

@@ -6,26 +6,27 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
 
 // On this 2-core machine the server, PostgreSQL and the load generator share the CPUs, so
 // each run also says where the CPU went: per request, it shows whether uss makes PostgreSQL
-// work harder than pgbench does, and how much the client took.
+// work harder than pgbench does, how much the client took, and how much went to anything
+// else (another job, or another database's sessions on the same PostgreSQL).
 
-// cpuTimes is cumulative CPU time (user + system) of the three parties.
-type cpuTimes struct {
-	server   time.Duration // uss-server
-	postgres time.Duration // every postgres process, including backends that exited
-	client   time.Duration // this process (the HTTP load generator), or pgbench
-	machine  time.Duration // every CPU of the machine: what is not the three is interference
-}
+// clockTick is USER_HZ, the unit of /proc times: 100 on every Linux this runs on.
+const clockTick = 10 * time.Millisecond
 
-// cpuUse is what a run spent.
+// cpuUse is the CPU time (user + system) a run spent, by party.
 type cpuUse struct {
-	cpuTimes
-	wall time.Duration
+	server   time.Duration // uss-server
+	postgres time.Duration // the benchmark database's sessions and PostgreSQL's own processes
+	client   time.Duration // the HTTP load generator (this process), or pgbench
+	machine  time.Duration // every CPU of the machine, whatever ran
+	wall     time.Duration
 }
 
 func (u cpuUse) perRequest(d time.Duration, n int) string {
@@ -35,7 +36,7 @@ func (u cpuUse) perRequest(d time.Duration, n int) string {
 	return fmt.Sprintf("%.0f", float64(d)/float64(n)/float64(time.Microsecond))
 }
 
-// cores is how many CPUs were busy on average, all processes together.
+// cores is how many CPUs d kept busy on average.
 func (u cpuUse) cores(d time.Duration) string {
 	if u.wall <= 0 {
 		return "-"
@@ -43,51 +44,158 @@ func (u cpuUse) cores(d time.Duration) string {
 	return fmt.Sprintf("%.2f", float64(d)/float64(u.wall))
 }
 
-// other is the CPU time of processes that are none of the three (another job on the machine
-// makes the figures noisy, and this says so).
+// other is the busy time charged to none of the three: other processes, other databases'
+// sessions, kernel work such as loopback networking in interrupts.
 func (u cpuUse) other() time.Duration {
 	return max(0, u.machine-u.server-u.postgres-u.client)
 }
 
-// cpuMeter samples cpuTimes.
+// cpuMeter measures runs.
 type cpuMeter struct {
 	serverPid int
-	clockTick time.Duration
+	database  string // the benchmark database: its sessions are the benchmark's
 }
 
-func newCPUMeter(serverPid int) cpuMeter {
-	// USER_HZ is 100 on every Linux this runs on; /proc reports times in its ticks.
-	return cpuMeter{serverPid: serverPid, clockTick: 10 * time.Millisecond}
+// cpuRun tracks one run. PostgreSQL processes are sampled every 100 ms while it lasts, since
+// a session's CPU time vanishes from /proc when it exits (pgbench's sessions end with it);
+// what a session spends after its last sample is lost, at most 100 ms of it.
+type cpuRun struct {
+	m          cpuMeter
+	began      time.Time
+	server0    time.Duration
+	client0    time.Duration
+	machine0   time.Duration
+	stop, done chan struct{}
+
+	mu    sync.Mutex
+	procs map[int]*pgProc // PostgreSQL processes seen, by pid
+	other map[int]bool    // pids known not to be PostgreSQL
 }
 
-func (m cpuMeter) sample() cpuTimes {
-	var t cpuTimes
-	if st, err := readProcStat(m.serverPid); err == nil {
-		t.server = m.ticks(st.utime + st.stime)
+type pgProc struct {
+	ours        bool  // a session of the benchmark database, or PostgreSQL's own process
+	first, last int64 // CPU ticks when first and last seen
+}
+
+// start begins measuring a run.
+func (m cpuMeter) start() *cpuRun {
+	r := &cpuRun{m: m, began: time.Now(), stop: make(chan struct{}), done: make(chan struct{}),
+		procs: map[int]*pgProc{}, other: map[int]bool{}}
+	r.server0, r.client0, r.machine0 = m.server(), selfCPU(), machineCPU()
+	r.samplePostgres(true)
+	go func() {
+		defer close(r.done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-r.stop:
+				return
+			case <-t.C:
+				r.samplePostgres(false)
+			}
+		}
+	}()
+	return r
+}
+
+// end stops measuring and returns what the run spent.
+func (r *cpuRun) end() cpuUse {
+	close(r.stop)
+	<-r.done
+	r.samplePostgres(false)
+	u := cpuUse{
+		wall:    time.Since(r.began),
+		server:  r.m.server() - r.server0,
+		client:  selfCPU() - r.client0,
+		machine: machineCPU() - r.machine0,
 	}
-	t.postgres = m.postgres()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.procs {
+		if p.ours {
+			u.postgres += time.Duration(p.last-p.first) * clockTick
+		}
+	}
+	return u
+}
+
+// samplePostgres records the CPU time of every PostgreSQL process. A process first seen after
+// the start was born during the run, so all its time counts.
+func (r *cpuRun) samplePostgres(initial bool) {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, dir := range dirs {
+		pid, err := strconv.Atoi(filepath.Base(dir))
+		if err != nil || r.other[pid] {
+			continue
+		}
+		st, err := readProcStat(pid)
+		if err != nil {
+			continue
+		}
+		ticks := st.utime + st.stime
+		if p, ok := r.procs[pid]; ok {
+			p.last = ticks
+			continue
+		}
+		if st.comm != "postgres" {
+			r.other[pid] = true
+			continue
+		}
+		title, _ := os.ReadFile(dir + "/cmdline")
+		p := &pgProc{ours: r.m.isOurs(string(title)), last: ticks}
+		if initial {
+			p.first = ticks
+		}
+		r.procs[pid] = p
+	}
+}
+
+// isOurs tells from a PostgreSQL process title whether its CPU is the benchmark's: a
+// session of the benchmark database ("postgres: 15/main: postgres uss_bench 127.0.0.1(5) idle"),
+// or a process that serves every database (the postmaster, checkpointer, WAL writer, …).
+// Sessions and autovacuum workers of other databases are not.
+func (m cpuMeter) isOurs(title string) bool {
+	title = strings.TrimRight(strings.ReplaceAll(title, "\x00", " "), " ")
+	fields := strings.Fields(title)
+	for _, f := range fields {
+		if f == m.database {
+			return true
+		}
+	}
+	if len(fields) == 0 || !strings.HasPrefix(title, "postgres:") {
+		return true // the postmaster keeps its command line
+	}
+	for _, shared := range []string{"checkpointer", "background writer", "walwriter", "autovacuum launcher",
+		"logical replication launcher", "stats collector", "archiver", "parallel worker"} {
+		if strings.Contains(title, shared) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m cpuMeter) server() time.Duration {
+	st, err := readProcStat(m.serverPid)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(st.utime+st.stime) * clockTick
+}
+
+func selfCPU() time.Duration {
 	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		t.client = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
 	}
-	t.machine = m.machine()
-	return t
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// since returns what was spent from start to now.
-func (m cpuMeter) since(start cpuTimes, began time.Time) cpuUse {
-	now := m.sample()
-	return cpuUse{wall: time.Since(began), cpuTimes: cpuTimes{
-		server:   now.server - start.server,
-		postgres: now.postgres - start.postgres,
-		client:   now.client - start.client,
-		machine:  now.machine - start.machine,
-	}}
-}
-
-// machine reads the busy time of all CPUs from the first line of /proc/stat:
+// machineCPU reads the busy time of all CPUs from the first line of /proc/stat:
 // "cpu user nice system idle iowait irq softirq steal …".
-func (m cpuMeter) machine() time.Duration {
+func machineCPU() time.Duration {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return 0
@@ -105,42 +213,20 @@ func (m cpuMeter) machine() time.Duration {
 		n, _ := strconv.ParseInt(string(v), 10, 64)
 		busy += n
 	}
-	return m.ticks(busy)
+	return time.Duration(busy) * clockTick
 }
 
-func (m cpuMeter) ticks(n int64) time.Duration { return time.Duration(n) * m.clockTick }
-
-// postgres sums the CPU time of live postgres processes and, through the postmaster's
-// children times, of the backends that exited (pgbench's connections close when it ends).
-func (m cpuMeter) postgres() time.Duration {
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	var total int64
-	for _, dir := range dirs {
-		pid, err := strconv.Atoi(filepath.Base(dir))
-		if err != nil {
-			continue
-		}
-		st, err := readProcStat(pid)
-		if err != nil || st.comm != "postgres" {
-			continue
-		}
-		total += st.utime + st.stime
-		if st.ppid == 1 || !isPostgres(st.ppid) { // the postmaster: add its reaped children
-			total += st.cutime + st.cstime
-		}
-	}
-	return m.ticks(total)
-}
-
-func isPostgres(pid int) bool {
-	st, err := readProcStat(pid)
-	return err == nil && st.comm == "postgres"
+// busyCPUs measures how many CPUs are busy on average over d.
+func busyCPUs(d time.Duration) float64 {
+	before := machineCPU()
+	time.Sleep(d)
+	return float64(machineCPU()-before) / float64(d)
 }
 
 type procStat struct {
-	comm                         string
-	ppid                         int
-	utime, stime, cutime, cstime int64
+	comm         string
+	ppid         int
+	utime, stime int64
 }
 
 func readProcStat(pid int) (procStat, error) {
@@ -151,8 +237,8 @@ func readProcStat(pid int) (procStat, error) {
 	return parseProcStat(b)
 }
 
-// parseProcStat reads /proc/<pid>/stat: "pid (comm) state ppid … utime stime cutime cstime …"
-// where comm may itself hold spaces and parentheses.
+// parseProcStat reads /proc/<pid>/stat: "pid (comm) state ppid … utime stime …" where comm
+// may itself hold spaces and parentheses.
 func parseProcStat(b []byte) (procStat, error) {
 	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
 	if open < 0 || end < open {
@@ -160,7 +246,7 @@ func parseProcStat(b []byte) (procStat, error) {
 	}
 	f := bytes.Fields(b[end+1:])
 	// f[0] is the state (field 3); utime is field 14, so f[11].
-	if len(f) < 15 {
+	if len(f) < 13 {
 		return procStat{}, fmt.Errorf("short stat %q", b)
 	}
 	st := procStat{comm: string(b[open+1 : end])}
@@ -173,6 +259,6 @@ func parseProcStat(b []byte) (procStat, error) {
 		return n
 	}
 	st.ppid = int(num(f[1]))
-	st.utime, st.stime, st.cutime, st.cstime = num(f[11]), num(f[12]), num(f[13]), num(f[14])
+	st.utime, st.stime = num(f[11]), num(f[12])
 	return st, err
 }

@@ -42,6 +42,7 @@ func dropDatabase(ctx context.Context, databaseURL string) error {
 // benchDB is the loader's connection to the benchmark database.
 type benchDB struct {
 	pool    *pgxpool.Pool
+	name    string
 	account int64
 }
 
@@ -58,7 +59,7 @@ func openBenchDB(ctx context.Context, databaseURL, accountName string) (*benchDB
 	if err != nil {
 		return nil, fmt.Errorf("open benchmark database: %w", err)
 	}
-	db := &benchDB{pool: pool}
+	db := &benchDB{pool: pool, name: cfg.ConnConfig.Database}
 	if err := pool.QueryRow(ctx, "SELECT account_id FROM accounts WHERE name = $1", accountName).Scan(&db.account); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("find account %q: %w", accountName, err)

@@ -99,10 +99,28 @@ func TestParseProcStatCopesWithParenthesesInTheName(t *testing.T) {
 	stat := "4242 (a (weird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 7000 300 20 0 1 0 100 0 0\n"
 	st, err := parseProcStat([]byte(stat))
 	require.NoError(t, err)
-	require.Equal(t, procStat{comm: "a (weird) name", ppid: 1, utime: 250, stime: 50, cutime: 7000, cstime: 300}, st)
+	require.Equal(t, procStat{comm: "a (weird) name", ppid: 1, utime: 250, stime: 50}, st)
 
 	_, err = parseProcStat([]byte("4242 (short) S 1 2\n"))
 	require.Error(t, err)
+}
+
+func TestPostgresProcessesAreTheBenchmarksOnlyForItsDatabaseOrEveryDatabase(t *testing.T) {
+	t.Parallel()
+	m := cpuMeter{database: "uss_bench"}
+	for title, ours := range map[string]bool{
+		"postgres: 15/main: postgres uss_bench 127.0.0.1(40412) idle\x00":              true,
+		"postgres: 15/main: postgres uss_bench 127.0.0.1(40412) SELECT\x00\x00\x00":    true,
+		"postgres: 15/main: autovacuum worker uss_bench":                               true,
+		"postgres: 15/main: checkpointer ":                                             true,
+		"postgres: 15/main: walwriter ":                                                true,
+		"/usr/lib/postgresql/15/bin/postgres\x00-D\x00/var/lib/postgresql/15/main\x00": true,
+		"postgres: 15/main: postgres uss_test_4242_7 127.0.0.1(40999) idle":            false,
+		"postgres: 15/main: autovacuum worker uss_test_4242_7":                         false,
+		"postgres: postgres uss_bench_old [local] idle":                                false,
+	} {
+		require.Equal(t, ours, m.isOurs(title), title)
+	}
 }
 
 func TestErrorKindDropsAddresses(t *testing.T) {

@@ -143,8 +143,10 @@ func (p *pgbench) run(ctx context.Context, r pgbenchRun) (PgbenchResult, error) 
 	cmd.Dir = p.dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	began, cpu0 := time.Now(), p.meter.sample()
-	if err := cmd.Run(); err != nil {
+	cpu := p.meter.start()
+	err := cmd.Run()
+	use := cpu.end()
+	if err != nil {
 		if ctx.Err() != nil { // interrupted or over its time: say that, not "signal: killed"
 			return PgbenchResult{}, fmt.Errorf("pgbench %s: %w", r.name, ctx.Err())
 		}
@@ -154,7 +156,7 @@ func (p *pgbench) run(ctx context.Context, r pgbenchRun) (PgbenchResult, error) 
 	if err != nil {
 		return PgbenchResult{}, fmt.Errorf("pgbench %s: %w", r.name, err)
 	}
-	res.CPU = p.meter.since(cpu0, began)
+	res.CPU = use
 	res.CPU.client = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if r.logged {
 		files, err := filepath.Glob(logPrefix + ".*")

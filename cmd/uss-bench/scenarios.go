@@ -113,9 +113,9 @@ func (b *bench) closed(ctx context.Context, reqs requestFunc) (Result, error) {
 	if b.o.Warmup > 0 {
 		closedLoop(ctx, b.ep.addr, b.o.Concurrency, b.o.Warmup, reqs)
 	}
-	began, cpu0 := time.Now(), b.meter.sample()
+	cpu := b.meter.start()
 	res := closedLoop(ctx, b.ep.addr, b.o.Concurrency, b.o.Duration, reqs)
-	res.CPU = b.meter.since(cpu0, began)
+	res.CPU = cpu.end()
 	if err := b.srv.Alive(); err != nil {
 		return res, err
 	}
@@ -247,9 +247,9 @@ func (b *bench) halfLoad(ctx context.Context, name string, peak Result, reqs req
 			p99: ref.Latencies.P99, errors: strconv.FormatInt(ref.Failed, 10), ref: fmt.Sprintf("offered %.0f/s", rate),
 			cpu: &ref.CPU, requests: int(ref.Processed)})
 	}
-	began, cpu0 := time.Now(), b.meter.sample()
+	cpu := b.meter.start()
 	res := openLoop(ctx, b.ep.addr, b.halfLoadWorkers(), rate, b.o.Duration, reqs)
-	res.CPU = b.meter.since(cpu0, began)
+	res.CPU = cpu.end()
 	if err := b.srv.Alive(); err != nil {
 		return err
 	}
