@@ -12,8 +12,8 @@ import (
 
 // conn is one keep-alive HTTP/1.1 connection driven by one load worker. It writes requests
 // that the scenario has already laid out as bytes and reads responses with the standard
-// parser. net/http's client would spend two goroutines and a pool lookup per request on
-// this 2-core machine, CPU taken from the server under test; pgbench's client is lean C, so
+// parser. net/http's client would run two goroutines per connection and a pool lookup per
+// request on this 2-core machine, CPU taken from the server under test; pgbench's client is lean C, so
 // the HTTP side gets a lean client too.
 type conn struct {
 	addr string
