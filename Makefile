@@ -33,3 +33,8 @@ test: ## vet and run every test against a real PostgreSQL, the SDK integrations 
 .PHONY: fmt
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: bench
+bench: build ## load benchmark against pgbench on the local PostgreSQL, SPEC 6 (see README: Benchmarks)
+	go build -o bin/uss-bench ./cmd/uss-bench
+	bin/uss-bench -server $(BIN)

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Result is what one HTTP run measured. Rate and latencies count successful (2xx) requests
+// only, as pgbench's tps counts committed transactions; everything else is an error.
+type Result struct {
+	OK        int
+	Errors    map[string]int // "status 503", "read: connection reset", …
+	Elapsed   time.Duration
+	Latencies Latencies
+	// Target is the offered rate of an open-loop run (0 for a closed loop).
+	Target float64
+	CPU    cpuUse
+}
+
+// Rate is successful requests per second.
+func (r Result) Rate() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.OK) / r.Elapsed.Seconds()
+}
+
+// ErrorCount is the number of failed requests.
+func (r Result) ErrorCount() int {
+	n := 0
+	for _, c := range r.Errors {
+		n += c
+	}
+	return n
+}
+
+// ErrorSummary lists the errors by kind, most frequent first.
+func (r Result) ErrorSummary() string {
+	kinds := slicesSortedByCount(r.Errors)
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%d × %s", r.Errors[k], k)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func slicesSortedByCount(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range maps.Keys(m) {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}
+
+// workerLog is what one worker records; workers share nothing while they run.
+type workerLog struct {
+	latencies []time.Duration
+	errors    map[string]int
+	ok        int
+}
+
+func (l *workerLog) record(status int, err error, latency time.Duration) {
+	switch {
+	case err != nil:
+		l.errors[errorKind(err)]++
+	case status < 200 || status > 299:
+		l.errors[fmt.Sprintf("status %d", status)]++
+	default:
+		l.ok++
+		l.latencies = append(l.latencies, latency)
+	}
+}
+
+// errorKind drops what differs between occurrences of one error (addresses, ports).
+func errorKind(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		if j := strings.Index(s, ": "); j < i {
+			return s[:j] + ": " + s[i+2:]
+		}
+	}
+	return s
+}
+
+func merge(logs []*workerLog, elapsed time.Duration) Result {
+	r := Result{Errors: map[string]int{}, Elapsed: elapsed}
+	var all []time.Duration
+	for _, l := range logs {
+		r.OK += l.ok
+		all = append(all, l.latencies...)
+		for k, n := range l.errors {
+			r.Errors[k] += n
+		}
+	}
+	r.Latencies = summarize(all)
+	return r
+}
+
+// closedLoop runs workers, each on its own keep-alive connection, sending the next request
+// as soon as the previous answer is read, for d. It measures the peak rate at this
+// concurrency, as pgbench does with the same number of clients.
+func closedLoop(ctx context.Context, addr string, workers int, d time.Duration, next requestFunc) Result {
+	logs := make([]*workerLog, workers)
+	start := time.Now()
+	end := start.Add(d)
+	var wg sync.WaitGroup
+	for w := range workers {
+		logs[w] = &workerLog{latencies: make([]time.Duration, 0, 1<<16), errors: map[string]int{}}
+		wg.Go(func() {
+			c := newConn(addr)
+			defer c.close()
+			rng := rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(w)))
+			var buf []byte
+			for seq := 0; ctx.Err() == nil; seq++ {
+				buf = next(buf[:0], rng, w, seq)
+				t0 := time.Now()
+				status, err := c.do(buf)
+				t1 := time.Now()
+				logs[w].record(status, err, t1.Sub(t0))
+				if !t1.Before(end) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return merge(logs, time.Since(start))
+}
+
+// openLoop offers rate requests per second for d over workers connections, whatever the
+// server does: request i of worker w is due at start + (w + i*workers)/rate. A request sent
+// late because the previous answer on its connection came late counts its latency from when
+// it was due, so a slow answer shows in the requests queued behind it instead of silently
+// lowering the load (coordinated omission). A request sent late only because the worker's own
+// timer woke it late (Go's timers overshoot by up to a millisecond on an idle machine) counts
+// from when it was sent: that delay is the load generator's, not the server's. Requests
+// still unsent d/2 after the end are counted as errors.
+func openLoop(ctx context.Context, addr string, workers int, rate float64, d time.Duration, next requestFunc) Result {
+	logs := make([]*workerLog, workers)
+	interval := time.Duration(float64(time.Second) * float64(workers) / rate)
+	start := time.Now().Add(50 * time.Millisecond) // every worker dialled before the first is due
+	end := start.Add(d)
+	giveUp := end.Add(d / 2)
+	var wg sync.WaitGroup
+	for w := range workers {
+		logs[w] = &workerLog{latencies: make([]time.Duration, 0, 1<<14), errors: map[string]int{}}
+		wg.Go(func() {
+			c := newConn(addr)
+			defer c.close()
+			rng := rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(w)))
+			var buf []byte
+			first := start.Add(time.Duration(float64(interval) * float64(w) / float64(workers)))
+			for seq := 0; ctx.Err() == nil; seq++ {
+				due := first.Add(time.Duration(seq) * interval)
+				if !due.Before(end) {
+					return
+				}
+				buf = next(buf[:0], rng, w, seq)
+				now := time.Now()
+				if now.After(giveUp) {
+					logs[w].errors["not sent: behind schedule at the end"] += int((end.Sub(due) + interval - 1) / interval)
+					return
+				}
+				from := due
+				if wait := due.Sub(now); wait > 0 {
+					time.Sleep(wait)
+					from = time.Now()
+				}
+				status, err := c.do(buf)
+				logs[w].record(status, err, time.Since(from))
+			}
+		})
+	}
+	wg.Wait()
+	r := merge(logs, d)
+	r.Target = rate
+	return r
+}

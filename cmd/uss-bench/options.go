@@ -1,0 +1,162 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Options are the knobs of one benchmark run. Every flag has an environment variable, so
+// `make bench` takes them as BENCH_DURATION=30s and so on.
+type Options struct {
+	ServerBin   string        // BENCH_SERVER_BIN: the uss-server binary to run
+	PgbenchBin  string        // BENCH_PGBENCH: the pgbench binary
+	DatabaseURL string        // BENCH_DATABASE_URL: dropped and created afresh; name starts with uss_bench
+	Concurrency int           // BENCH_CONCURRENCY: clients on both sides of every pair
+	Duration    time.Duration // BENCH_DURATION: measured time of each run
+	Warmup      time.Duration // BENCH_WARMUP: unmeasured time before each run
+	Users       int           // BENCH_USERS: users loaded, each with Campaigns assignments
+	GrowthSmall int           // BENCH_GROWTH_SMALL: rows of the small table of the cost-growth runs
+	GrowthLarge int           // BENCH_GROWTH_LARGE: rows of the large table
+	SkipGrowth  bool          // BENCH_SKIP_10M: leave out the cost-growth runs (the 10M load is slow)
+	KeepDB      bool          // BENCH_KEEP_DB: leave the database for inspection afterwards
+	ResultsDir  string        // BENCH_RESULTS_DIR: where latest.txt and server.log go
+}
+
+// campaignsPerUser is fixed: the batch-get scenario reads a user's 10 campaigns.
+const campaignsPerUser = 10
+
+func defaultOptions() Options {
+	return Options{
+		ServerBin:   "bin/uss-server",
+		PgbenchBin:  "pgbench",
+		DatabaseURL: "postgres://postgres@127.0.0.1:5432/uss_bench?sslmode=disable",
+		Concurrency: 16,
+		Duration:    10 * time.Second,
+		Warmup:      2 * time.Second,
+		Users:       20_000,
+		GrowthSmall: 100_000,
+		GrowthLarge: 10_000_000,
+		ResultsDir:  "bench-results",
+	}
+}
+
+// parseOptions reads flags over environment variables over the defaults.
+func parseOptions(args []string, lookup func(string) (string, bool)) (Options, error) {
+	o := defaultOptions()
+	fs := flag.NewFlagSet("uss-bench", flag.ContinueOnError)
+	var envErrs []error
+	str := func(dst *string, name, env, usage string) {
+		if v, ok := lookup(env); ok && v != "" {
+			*dst = v
+		}
+		fs.StringVar(dst, name, *dst, usage+" ("+env+")")
+	}
+	num := func(dst *int, name, env, usage string) {
+		if v, ok := lookup(env); ok && v != "" {
+			n, err := strconv.Atoi(strings.ReplaceAll(v, "_", ""))
+			if err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s: %w", env, err))
+			}
+			*dst = n
+		}
+		fs.IntVar(dst, name, *dst, usage+" ("+env+")")
+	}
+	dur := func(dst *time.Duration, name, env, usage string) {
+		if v, ok := lookup(env); ok && v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s: %w", env, err))
+			}
+			*dst = d
+		}
+		fs.DurationVar(dst, name, *dst, usage+" ("+env+")")
+	}
+	boolean := func(dst *bool, name, env, usage string) {
+		if v, ok := lookup(env); ok && v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s: %w", env, err))
+			}
+			*dst = b
+		}
+		fs.BoolVar(dst, name, *dst, usage+" ("+env+")")
+	}
+	str(&o.ServerBin, "server", "BENCH_SERVER_BIN", "uss-server binary")
+	str(&o.PgbenchBin, "pgbench", "BENCH_PGBENCH", "pgbench binary")
+	str(&o.DatabaseURL, "database-url", "BENCH_DATABASE_URL", "database to drop, create and load; its name must start with uss_bench")
+	num(&o.Concurrency, "concurrency", "BENCH_CONCURRENCY", "clients on both sides of each pair")
+	dur(&o.Duration, "duration", "BENCH_DURATION", "measured time of each run")
+	dur(&o.Warmup, "warmup", "BENCH_WARMUP", "unmeasured time before each run")
+	num(&o.Users, "users", "BENCH_USERS", "users loaded, 10 assignments each")
+	num(&o.GrowthSmall, "growth-small", "BENCH_GROWTH_SMALL", "rows of the small table of the cost-growth runs")
+	num(&o.GrowthLarge, "growth-large", "BENCH_GROWTH_LARGE", "rows of the large table of the cost-growth runs")
+	boolean(&o.SkipGrowth, "skip-10m", "BENCH_SKIP_10M", "leave out the cost-growth runs")
+	boolean(&o.KeepDB, "keep-db", "BENCH_KEEP_DB", "keep the database afterwards")
+	str(&o.ResultsDir, "results", "BENCH_RESULTS_DIR", "directory of latest.txt and server.log")
+	if err := fs.Parse(args); err != nil {
+		return Options{}, err
+	}
+	if fs.NArg() > 0 {
+		return Options{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err := errors.Join(envErrs...); err != nil {
+		return Options{}, err
+	}
+	return o, o.validate()
+}
+
+func (o Options) validate() error {
+	var errs []error
+	if o.Concurrency < 1 || o.Concurrency > 90 {
+		// pgbench opens one connection per client; PostgreSQL's default limit is 100.
+		errs = append(errs, fmt.Errorf("concurrency must be 1..90, got %d", o.Concurrency))
+	}
+	if o.Duration < time.Second {
+		errs = append(errs, fmt.Errorf("duration must be at least 1s (pgbench counts whole seconds), got %s", o.Duration))
+	}
+	if o.Warmup < 0 {
+		errs = append(errs, fmt.Errorf("warmup must not be negative, got %s", o.Warmup))
+	}
+	if o.Users < 1 {
+		errs = append(errs, fmt.Errorf("users must be positive, got %d", o.Users))
+	}
+	for name, rows := range map[string]int{"growth-small": o.GrowthSmall, "growth-large": o.GrowthLarge} {
+		if rows < campaignsPerUser || rows%campaignsPerUser != 0 {
+			errs = append(errs, fmt.Errorf("%s must be a positive multiple of %d, got %d", name, campaignsPerUser, rows))
+		}
+	}
+	if o.GrowthLarge <= o.GrowthSmall {
+		errs = append(errs, fmt.Errorf("growth-large (%d) must exceed growth-small (%d)", o.GrowthLarge, o.GrowthSmall))
+	}
+	cfg, err := pgxpool.ParseConfig(o.DatabaseURL)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("database url: %w", err))
+	} else {
+		if !strings.HasPrefix(cfg.ConnConfig.Database, "uss_bench") {
+			errs = append(errs, fmt.Errorf("database %q is dropped and recreated, so its name must start with uss_bench", cfg.ConnConfig.Database))
+		}
+		if !isLocalHost(cfg.ConnConfig.Host) {
+			errs = append(errs, fmt.Errorf("database host %q: the benchmark runs against this machine only (127.0.0.1, ::1, localhost or a unix socket)", cfg.ConnConfig.Host))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// isLocalHost reports whether host is this machine: the load stays off the network.
+func isLocalHost(host string) bool {
+	if strings.HasPrefix(host, "/") || host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func envLookup(name string) (string, bool) { return os.LookupEnv(name) }

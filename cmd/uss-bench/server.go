@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// server is a uss-server process under test, serving on a free loopback port.
+type server struct {
+	cmd    *exec.Cmd
+	addr   string
+	exited chan struct{}
+	err    error // why it exited, once exited is closed
+}
+
+// serverEnv is the environment of every uss-server the benchmark runs: the caller's, less its
+// USS_* settings (the benchmark measures the defaults), plus the benchmark database.
+func serverEnv(databaseURL string, extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "USS_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "USS_DATABASE_URL="+databaseURL, "USS_LOG_LEVEL=warn")
+	return append(env, extra...)
+}
+
+// createAPIKey runs `uss-server apikey create --account NAME`, which also creates and
+// migrates the database, and returns the key (the last line of its output).
+func createAPIKey(ctx context.Context, bin, databaseURL, account string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "apikey", "create", "--account", account)
+	cmd.Env = serverEnv(databaseURL)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s apikey create: %w: %s", bin, err, strings.TrimSpace(stderr.String()))
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	key := strings.TrimSpace(lines[len(lines)-1])
+	if key == "" || strings.ContainsAny(key, " \t") {
+		return "", fmt.Errorf("%s apikey create printed no key on its last line: %q", bin, out)
+	}
+	return key, nil
+}
+
+// startServer runs `uss-server serve` on a free 127.0.0.1 port, its log appended to logPath,
+// and waits until /readyz answers 200.
+func startServer(ctx context.Context, bin, databaseURL, logPath string) (*server, error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("server log: %w", err)
+	}
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = serverEnv(databaseURL, "USS_LISTEN_ADDR="+addr)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	s := &server{cmd: cmd, addr: addr, exited: make(chan struct{})}
+	go func() {
+		s.err = cmd.Wait()
+		logFile.Close()
+		close(s.exited)
+	}()
+	if err := s.waitReady(ctx, 60*time.Second); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("%w (server log: %s)", err, logPath)
+	}
+	return s, nil
+}
+
+// freeLoopbackAddr asks the kernel for a free port. Another process could take it before the
+// server binds it; the server would then fail to start and say so.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func (s *server) Pid() int { return s.cmd.Process.Pid }
+
+func (s *server) URL(path string) string { return "http://" + s.addr + path }
+
+// Alive returns an error if the server has exited.
+func (s *server) Alive() error {
+	select {
+	case <-s.exited:
+		return fmt.Errorf("uss-server exited: %v", s.err)
+	default:
+		return nil
+	}
+}
+
+func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		if err := s.Alive(); err != nil {
+			return err
+		}
+		resp, err := client.Get(s.URL("/readyz"))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("uss-server not ready after %s (last: %v)", timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Stop sends SIGTERM, lets the server drain, and kills it if it takes over 20 s.
+func (s *server) Stop() error {
+	if err := s.Alive(); err != nil {
+		return err
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+		return errors.New("uss-server did not stop within 20s of SIGTERM; killed")
+	}
+	if s.err != nil {
+		return fmt.Errorf("uss-server stopped with %w", s.err)
+	}
+	return nil
+}
