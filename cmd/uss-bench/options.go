@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,25 @@ type Options struct {
 	SkipGrowth  bool          // BENCH_SKIP_10M: leave out the cost-growth runs (the 10M load is slow)
 	KeepDB      bool          // BENCH_KEEP_DB: leave the database for inspection afterwards
 	ResultsDir  string        // BENCH_RESULTS_DIR: where latest.txt and server.log go
+	// Only (BENCH_ONLY) limits the run to some scenarios, for quick iteration: a comma list of
+	// get, batch, set, activate, half, growth. Empty runs them all.
+	Only string
+}
+
+// scenarios are the names Only accepts.
+var scenarios = []string{"get", "batch", "set", "activate", "half", "growth"}
+
+// runs reports whether the scenario is part of this run.
+func (o Options) runs(scenario string) bool {
+	if o.Only == "" {
+		return true
+	}
+	for _, s := range strings.Split(o.Only, ",") {
+		if strings.TrimSpace(s) == scenario {
+			return true
+		}
+	}
+	return false
 }
 
 // campaignsPerUser is fixed: the batch-get scenario reads a user's 10 campaigns.
@@ -101,6 +121,7 @@ func parseOptions(args []string, lookup func(string) (string, bool)) (Options, e
 	boolean(&o.SkipGrowth, "skip-10m", "BENCH_SKIP_10M", "leave out the cost-growth runs")
 	boolean(&o.KeepDB, "keep-db", "BENCH_KEEP_DB", "keep the database afterwards")
 	str(&o.ResultsDir, "results", "BENCH_RESULTS_DIR", "directory of latest.txt and server.log")
+	str(&o.Only, "only", "BENCH_ONLY", "run only these scenarios, comma-separated: "+strings.Join(scenarios, ", "))
 	if err := fs.Parse(args); err != nil {
 		return Options{}, err
 	}
@@ -121,6 +142,11 @@ func (o Options) validate() error {
 	}
 	if o.Duration < time.Second {
 		errs = append(errs, fmt.Errorf("duration must be at least 1s (pgbench counts whole seconds), got %s", o.Duration))
+	}
+	for _, name := range strings.Split(o.Only, ",") {
+		if name = strings.TrimSpace(name); o.Only != "" && !slices.Contains(scenarios, name) {
+			errs = append(errs, fmt.Errorf("only: unknown scenario %q (want %s)", name, strings.Join(scenarios, ", ")))
+		}
 	}
 	if o.Warmup < 0 {
 		errs = append(errs, fmt.Errorf("warmup must not be negative, got %s", o.Warmup))

@@ -27,53 +27,69 @@ func (b *bench) measure(ctx context.Context) error {
 	o := b.o
 	users := getRequests(b.ep, o.Users)
 
-	b.step("GET /v1/storage vs pgbench primary-key select")
-	sel, get, err := b.pair(ctx, "select", pgbenchSelectScript, users, false)
-	if err != nil {
-		return err
-	}
-	b.addPair("pgbench: primary-key select", sel, "GET /v1/storage", get, "select", getTarget)
-
-	b.step("POST /v1/storage/batch-get (10 campaigns) vs pgbench select of a user's 10 rows")
-	batchSel, batch, err := b.pair(ctx, "batch-select", pgbenchBatchSelectScript, batchGetRequests(b.ep, o.Users), false)
-	if err != nil {
-		return err
-	}
-	b.addPair("pgbench: select of a user's 10 rows", batchSel, "POST /v1/storage/batch-get (10)", batch, "batch select", 0)
-
-	b.step("POST /v1/storage vs pgbench single-row upsert")
-	upsert, set, err := b.pair(ctx, "upsert", pgbenchUpsertScript, setRequests(b.ep, o.Users), true)
-	if err != nil {
-		return err
-	}
-	b.addPair("pgbench: single-row upsert", upsert, "POST /v1/storage", set, "upsert", setTarget)
-
-	activate, err := b.activate(ctx, upsert)
-	if err != nil {
-		return err
+	var get, set Result
+	var upsert PgbenchResult
+	if o.runs("get") || o.runs("half") {
+		b.step("GET /v1/storage vs pgbench primary-key select")
+		sel, res, err := b.pair(ctx, "select", pgbenchSelectScript, users, false)
+		if err != nil {
+			return err
+		}
+		get = res
+		b.addPair("pgbench: primary-key select", sel, "GET /v1/storage", get, "select", getTarget)
 	}
 
-	type halfRun struct {
-		name            string
-		peak            Result
-		reqs            requestFunc
-		script, refName string
+	if o.runs("batch") {
+		b.step("POST /v1/storage/batch-get (10 campaigns) vs pgbench select of a user's 10 rows")
+		batchSel, batch, err := b.pair(ctx, "batch-select", pgbenchBatchSelectScript, batchGetRequests(b.ep, o.Users), false)
+		if err != nil {
+			return err
+		}
+		b.addPair("pgbench: select of a user's 10 rows", batchSel, "POST /v1/storage/batch-get (10)", batch, "batch select", 0)
 	}
-	half := []halfRun{
-		{"GET /v1/storage", get, users, pgbenchSelectScript, "primary-key select"},
-		{"POST /v1/storage", set, setRequests(b.ep, o.Users), pgbenchUpsertScript, "single-row upsert"},
+
+	// The upsert is also the yardstick of activate and of the half-load set run.
+	if o.runs("set") || o.runs("activate") || o.runs("half") {
+		b.step("POST /v1/storage vs pgbench single-row upsert")
+		ref, res, err := b.pair(ctx, "upsert", pgbenchUpsertScript, setRequests(b.ep, o.Users), true)
+		if err != nil {
+			return err
+		}
+		upsert, set = ref, res
+		b.addPair("pgbench: single-row upsert", upsert, "POST /v1/storage", set, "upsert", setTarget)
 	}
-	if activate != nil {
-		half = append(half, halfRun{"POST /v1/activate", *activate, activateRequests(b.ep, runTag("half")), "", ""})
-	}
-	for _, h := range half {
-		if err := b.halfLoad(ctx, h.name, h.peak, h.reqs, h.script, h.refName); err != nil {
+
+	var activate *Result
+	if o.runs("activate") || o.runs("half") {
+		var err error
+		if activate, err = b.activate(ctx, upsert); err != nil {
 			return err
 		}
 	}
 
-	if o.SkipGrowth {
-		b.rep.note("cost growth: skipped (BENCH_SKIP_10M)")
+	if o.runs("half") {
+		type halfRun struct {
+			name            string
+			peak            Result
+			reqs            requestFunc
+			script, refName string
+		}
+		half := []halfRun{
+			{"GET /v1/storage", get, users, pgbenchSelectScript, "primary-key select"},
+			{"POST /v1/storage", set, setRequests(b.ep, o.Users), pgbenchUpsertScript, "single-row upsert"},
+		}
+		if activate != nil {
+			half = append(half, halfRun{"POST /v1/activate", *activate, activateRequests(b.ep, runTag("half")), "", ""})
+		}
+		for _, h := range half {
+			if err := b.halfLoad(ctx, h.name, h.peak, h.reqs, h.script, h.refName); err != nil {
+				return err
+			}
+		}
+	}
+
+	if o.SkipGrowth || !o.runs("growth") {
+		b.rep.note("cost growth: skipped (BENCH_SKIP_10M or BENCH_ONLY)")
 		return nil
 	}
 	return b.growth(ctx)

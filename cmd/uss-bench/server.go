@@ -27,7 +27,8 @@ type server struct {
 func serverEnv(databaseURL string, extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "USS_") {
+		// USS_PPROF_ADDR changes no behaviour and lets a profile be taken during a run.
+		if !strings.HasPrefix(kv, "USS_") || strings.HasPrefix(kv, "USS_PPROF_ADDR=") {
 			env = append(env, kv)
 		}
 	}

@@ -29,6 +29,9 @@ type Config struct {
 	// change notifications.
 	SettingsPollInterval time.Duration
 	LogLevel             slog.Level // USS_LOG_LEVEL: debug, info, warn or error
+	// USS_PPROF_ADDR: when set, Go's profiling endpoints (/debug/pprof/) are served on this
+	// separate address; off by default, never on the API's address.
+	PprofAddr string
 }
 
 // Default is the configuration of a local install: the local PostgreSQL, loopback only.
@@ -74,6 +77,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	}
 	str("USS_DATABASE_URL", &c.DatabaseURL)
 	str("USS_LISTEN_ADDR", &c.ListenAddr)
+	str("USS_PPROF_ADDR", &c.PprofAddr)
 	parse("USS_MIGRATE_ON_START", func(v string) (err error) { c.MigrateOnStart, err = strconv.ParseBool(v); return err })
 	size("USS_BODY_LIMIT", &c.BodyLimit)
 	size("USS_SETTINGS_BODY_LIMIT", &c.SettingsBodyLimit)
@@ -98,6 +102,9 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		errs = append(errs, fmt.Errorf("USS_LISTEN_ADDR: %w", err))
+	}
+	if _, _, err := net.SplitHostPort(c.PprofAddr); c.PprofAddr != "" && err != nil {
+		errs = append(errs, fmt.Errorf("USS_PPROF_ADDR: %w", err))
 	}
 	positive := func(name string, ok bool) {
 		if !ok {
