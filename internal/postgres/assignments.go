@@ -1,8 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -39,21 +42,25 @@ ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET
                  ELSE excluded.goals END,
     source = CASE WHEN a.variation_name = excluded.variation_name THEN a.source ELSE excluded.source END,
     variation_name = excluded.variation_name,
-    updated_at = now()
-RETURNING ` + assignmentColumns
+    updated_at = now()`
 
 const setAssignmentSQL = `
 INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, goals, source)
-VALUES ($1, $2, $3, $4, $5, $6)` + upsertConflictSQL
+VALUES ($1, $2, $3, $4, $5, $6)` + upsertConflictSQL + `
+RETURNING ` + assignmentColumns
 
-// Goals travel joined by the delimiter, which no goal can contain, because unnest cannot take a
+// setAssignmentsSQL upserts many rows, of one account (batch set) or of many (group commit),
+// in the order given: writers that lock rows in one order cannot deadlock each other. Goals
+// travel joined by the delimiter, which no goal can contain, because unnest cannot take a
 // ragged array of arrays.
 const setAssignmentsSQL = `
 INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, goals, source)
-SELECT $1, r.user_id, r.campaign_key, r.variation_name, string_to_array(r.goals, '` + uss.GoalDelimiter + `'), r.source
-FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-    AS r(user_id, campaign_key, variation_name, goals, source)` +
-	upsertConflictSQL
+SELECT r.account_id, r.user_id, r.campaign_key, r.variation_name, string_to_array(r.goals, '` + uss.GoalDelimiter + `'), r.source
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+    AS r(account_id, user_id, campaign_key, variation_name, goals, source, i)
+ORDER BY r.i` +
+	upsertConflictSQL + `
+RETURNING account_id, ` + assignmentColumns
 
 const deleteAssignmentSQL = `
 DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3`
@@ -115,33 +122,72 @@ func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.
 // SetAssignments upserts every assignment in one statement, so all are stored or none. The
 // result is in the order of the input.
 func (s *Store) SetAssignments(ctx context.Context, account uss.AccountID, as []uss.Assignment) ([]uss.Assignment, error) {
-	if len(as) == 0 {
+	rows := make([]accountAssignment, len(as))
+	for i, a := range as {
+		rows[i] = accountAssignment{Account: account, Assignment: a}
+	}
+	return s.upsertAssignments(ctx, rows)
+}
+
+// accountAssignment is an assignment with its account: one statement may write many accounts'.
+type accountAssignment struct {
+	Account uss.AccountID
+	uss.Assignment
+}
+
+func (r accountAssignment) key() accountKey {
+	return accountKey{r.Account, uss.AssignmentKey{UserID: r.UserID, CampaignKey: r.CampaignKey}}
+}
+
+type accountKey struct {
+	Account uss.AccountID
+	uss.AssignmentKey
+}
+
+func (k accountKey) compare(o accountKey) int {
+	return cmp.Or(cmp.Compare(k.Account, o.Account), strings.Compare(k.UserID, o.UserID),
+		strings.Compare(k.CampaignKey, o.CampaignKey))
+}
+
+// upsertAssignments writes rows with distinct keys in one statement and returns the stored
+// rows in the input's order. Rows go in key order, so that concurrent statements lock rows in
+// the same order and cannot deadlock.
+func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment) ([]uss.Assignment, error) {
+	if len(rows) == 0 {
 		return nil, nil
 	}
-	users := make([]string, len(as))
-	campaigns := make([]string, len(as))
-	variations := make([]string, len(as))
-	goals := make([]string, len(as))
-	sources := make([]string, len(as))
-	for i, a := range as {
-		users[i], campaigns[i], variations[i] = a.UserID, a.CampaignKey, a.VariationName
-		goals[i], sources[i] = a.GoalIdentifier(), string(a.Source)
+	sorted := slices.Clone(rows)
+	slices.SortFunc(sorted, func(a, b accountAssignment) int { return a.key().compare(b.key()) })
+	n := len(sorted)
+	accounts, users, campaigns := make([]int64, n), make([]string, n), make([]string, n)
+	variations, goals, sources := make([]string, n), make([]string, n), make([]string, n)
+	for i, r := range sorted {
+		accounts[i], users[i], campaigns[i] = int64(r.Account), r.UserID, r.CampaignKey
+		variations[i], goals[i], sources[i] = r.VariationName, r.GoalIdentifier(), string(r.Source)
 	}
-	rows, err := s.pool.Query(ctx, setAssignmentsSQL, account, users, campaigns, variations, goals, sources)
+	result, err := s.pool.Query(ctx, setAssignmentsSQL, accounts, users, campaigns, variations, goals, sources)
 	if err != nil {
 		return nil, mapError(fmt.Errorf("set assignments: %w", err))
 	}
-	stored, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (uss.Assignment, error) { return scanAssignment(r) })
+	stored, err := pgx.CollectRows(result, func(r pgx.CollectableRow) (accountAssignment, error) {
+		var a accountAssignment
+		err := r.Scan(&a.Account, &a.UserID, &a.CampaignKey, &a.VariationName, &a.Goals, &a.Source, &a.CreatedAt, &a.UpdatedAt)
+		return a, err
+	})
 	if err != nil {
 		return nil, mapError(fmt.Errorf("set assignments: %w", err))
 	}
-	byKey := make(map[uss.AssignmentKey]uss.Assignment, len(stored))
+	byKey := make(map[accountKey]uss.Assignment, len(stored))
 	for _, a := range stored {
-		byKey[uss.AssignmentKey{UserID: a.UserID, CampaignKey: a.CampaignKey}] = a
+		byKey[a.key()] = a.Assignment
 	}
-	out := make([]uss.Assignment, len(as))
-	for i, a := range as {
-		out[i] = byKey[uss.AssignmentKey{UserID: a.UserID, CampaignKey: a.CampaignKey}]
+	out := make([]uss.Assignment, len(rows))
+	for i, r := range rows {
+		a, ok := byKey[r.key()]
+		if !ok {
+			return nil, fmt.Errorf("set assignments: no row returned for %v", r.key())
+		}
+		out[i] = a
 	}
 	return out, nil
 }

@@ -2,9 +2,13 @@ package server_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,6 +95,89 @@ func TestShutdownDrainsInFlightRequestsThenClosesThePool(t *testing.T) {
 	require.NoError(t, conn.QueryRow(ctx, "SELECT variation_name FROM assignments WHERE user_id = 'u'").Scan(&variation))
 	require.Equal(t, "Variation-1", variation, "the acknowledged write is committed")
 	require.Error(t, srv.Pool().Ping(ctx), "the pool is closed after the drain")
+}
+
+// Shutdown under a stream of group-committed writes: every write acknowledged with a 200 is
+// committed with what it wrote, and every write refused is absent, whatever moment the
+// shutdown hits.
+func TestShutdownWithGroupCommittedWritesInFlightLosesNoAcknowledgedWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := pgtest.URL(t)
+	srv, err := server.New(ctx, apitest.Config(dbURL), apitest.Logger())
+	require.NoError(t, err)
+	key, err := apikey.Create(ctx, postgres.NewStore(srv.Pool()), "acme")
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	base := "http://" + ln.Addr().String()
+	serveCtx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(serveCtx, ln) }()
+
+	// 16 clients write distinct rows as fast as they can until the server stops answering.
+	type write struct {
+		user   string
+		status int // 0: no answer (connection refused or closed)
+	}
+	const clients = 16
+	writes := make(chan write, 100000)
+	var wg sync.WaitGroup
+	var answered atomic.Int64
+	for c := range clients {
+		wg.Go(func() {
+			client := &http.Client{Timeout: 10 * time.Second}
+			for n := 0; ; n++ {
+				user := fmt.Sprintf("user-%d-%d", c, n)
+				req, _ := http.NewRequest(http.MethodPost, base+"/v1/storage",
+					strings.NewReader(`{"userId":"`+user+`","campaignKey":"c","variationName":"V-`+user+`"}`))
+				req.Header.Set("Authorization", "Bearer "+key)
+				resp, err := client.Do(req)
+				if err != nil {
+					writes <- write{user: user}
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				writes <- write{user: user, status: resp.StatusCode}
+				answered.Add(1)
+				if resp.StatusCode != http.StatusOK {
+					return
+				}
+			}
+		})
+	}
+	require.Eventually(t, func() bool { return answered.Load() >= 500 }, 30*time.Second, time.Millisecond)
+	stop() // what SIGTERM does in main
+	require.NoError(t, <-served)
+	wg.Wait()
+	close(writes)
+
+	conn, err := pgx.Connect(ctx, dbURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "SELECT user_id, variation_name FROM assignments")
+	require.NoError(t, err)
+	stored := map[string]string{}
+	var user, variation string
+	_, err = pgx.ForEachRow(rows, []any{&user, &variation}, func() error { stored[user] = variation; return nil })
+	require.NoError(t, err)
+
+	var acked int
+	for w := range writes {
+		switch w.status {
+		case http.StatusOK:
+			acked++
+			require.Equal(t, "V-"+w.user, stored[w.user], "acknowledged write of %s is committed", w.user)
+		case 0:
+			// Never answered: committed or not, the client cannot know and may retry (set is idempotent).
+		default:
+			_, found := stored[w.user]
+			require.False(t, found, "%s was refused with %d but stored", w.user, w.status)
+		}
+	}
+	require.GreaterOrEqual(t, acked, 500)
+	t.Logf("%d writes acknowledged before the shutdown, %d rows stored", acked, len(stored))
 }
 
 func TestReadinessWaitsForMigrationsWhenNotAppliedOnStart(t *testing.T) {

@@ -1,0 +1,223 @@
+package groupcommit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/uss/uss/internal/groupcommit"
+)
+
+// ledger is a Flush that records every item it wrote, in batches, and can be held so that a
+// test controls when a batch completes.
+type ledger struct {
+	mu      sync.Mutex
+	batches [][]int
+	written map[int]bool
+	hold    chan struct{} // when non-nil, each flush waits until it is closed
+	started chan int      // when non-nil, told the size of each batch as it starts
+}
+
+func newLedger() *ledger { return &ledger{written: map[int]bool{}} }
+
+func (l *ledger) flush(_ context.Context, items []int) []groupcommit.Result[string] {
+	if l.started != nil {
+		l.started <- len(items)
+	}
+	if l.hold != nil {
+		<-l.hold
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.batches = append(l.batches, append([]int(nil), items...))
+	out := make([]groupcommit.Result[string], len(items))
+	for i, it := range items {
+		if it < 0 { // a negative item is a bad row: it fails alone
+			out[i].Err = fmt.Errorf("item %d refused", it)
+			continue
+		}
+		l.written[it] = true
+		out[i].Value = fmt.Sprintf("wrote %d", it)
+	}
+	return out
+}
+
+func (l *ledger) wasWritten(it int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.written[it]
+}
+
+func TestEveryCallerGetsItsOwnResult(t *testing.T) {
+	l := newLedger()
+	b := groupcommit.New(l.flush, groupcommit.Options{Writers: 2, MaxBatch: 8})
+	defer b.Close()
+
+	var wg sync.WaitGroup
+	for i := -5; i < 100; i++ {
+		wg.Go(func() {
+			v, err := b.Do(context.Background(), i)
+			if i < 0 {
+				require.EqualError(t, err, fmt.Sprintf("item %d refused", i))
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, fmt.Sprintf("wrote %d", i), v)
+		})
+	}
+	wg.Wait()
+	for i := range 100 {
+		require.True(t, l.wasWritten(i), "item %d", i)
+	}
+}
+
+func TestItemsQueuedWhileAWriterIsBusyGoOutAsOneBatch(t *testing.T) {
+	l := newLedger()
+	l.hold = make(chan struct{})
+	l.started = make(chan int, 10)
+	b := groupcommit.New(l.flush, groupcommit.Options{Writers: 1, MaxBatch: 4})
+	defer b.Close()
+
+	var wg sync.WaitGroup
+	wg.Go(func() { _, _ = b.Do(context.Background(), 0) })
+	require.Equal(t, 1, <-l.started, "a lone item is written at once, not held for company")
+	for i := 1; i <= 6; i++ {
+		wg.Go(func() { _, _ = b.Do(context.Background(), i) })
+	}
+	waitFor(t, func() bool { return b.Queued() == 6 })
+	close(l.hold)
+	require.Equal(t, 4, <-l.started, "the next batch takes what queued, up to MaxBatch")
+	require.Equal(t, 2, <-l.started)
+	wg.Wait()
+}
+
+func TestACallerThatGivesUpBeforeItsItemIsTakenWritesNothing(t *testing.T) {
+	l := newLedger()
+	l.hold = make(chan struct{})
+	l.started = make(chan int, 10)
+	b := groupcommit.New(l.flush, groupcommit.Options{Writers: 1, MaxBatch: 4})
+	defer b.Close()
+
+	var wg sync.WaitGroup
+	wg.Go(func() { _, _ = b.Do(context.Background(), 1) })
+	<-l.started // the only writer is now busy with item 1
+
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan error)
+	go func() {
+		_, err := b.Do(ctx, 2)
+		gaveUp <- err
+	}()
+	waitFor(t, func() bool { return b.Queued() == 1 })
+	cancel()
+	require.ErrorIs(t, <-gaveUp, context.Canceled)
+
+	wg.Go(func() { _, _ = b.Do(context.Background(), 3) })
+	waitFor(t, func() bool { return b.Queued() == 2 }) // item 2's husk and item 3
+	close(l.hold)
+	wg.Wait()
+	b.Close()
+	require.False(t, l.wasWritten(2), "an abandoned item must never be written")
+	require.True(t, l.wasWritten(3))
+	require.Equal(t, [][]int{{1}, {3}}, l.batches)
+}
+
+func TestACallerWhoseItemIsInFlightWaitsForTheTruth(t *testing.T) {
+	l := newLedger()
+	l.hold = make(chan struct{})
+	l.started = make(chan int, 1)
+	b := groupcommit.New(l.flush, groupcommit.Options{Writers: 1, MaxBatch: 4})
+	defer b.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	type answer struct {
+		v   string
+		err error
+	}
+	got := make(chan answer)
+	go func() {
+		v, err := b.Do(ctx, 7)
+		got <- answer{v, err}
+	}()
+	<-l.started
+	cancel() // too late: the item is being written
+	select {
+	case a := <-got:
+		t.Fatalf("answered %+v before the batch finished", a)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(l.hold)
+	a := <-got
+	require.NoError(t, a.err, "the write committed, so the caller is told so")
+	require.Equal(t, "wrote 7", a.v)
+}
+
+func TestCloseWritesEverythingAcceptedAndRefusesTheRest(t *testing.T) {
+	l := newLedger()
+	l.hold = make(chan struct{})
+	l.started = make(chan int, 100)
+	b := groupcommit.New(l.flush, groupcommit.Options{Writers: 2, MaxBatch: 3})
+
+	results := make(chan error, 20)
+	for i := range 20 {
+		go func() {
+			_, err := b.Do(context.Background(), i)
+			results <- err
+		}()
+	}
+	inFlight := <-l.started + <-l.started // both writers hold a batch
+	waitFor(t, func() bool { return b.Queued() == 20-inFlight })
+	closed := make(chan struct{})
+	go func() { b.Close(); close(closed) }()
+	close(l.hold)
+	<-closed
+	for range 20 {
+		require.NoError(t, <-results)
+	}
+	for i := range 20 {
+		require.True(t, l.wasWritten(i), "accepted item %d written before Close returned", i)
+	}
+
+	_, err := b.Do(context.Background(), 99)
+	require.ErrorIs(t, err, groupcommit.ErrClosed)
+	require.False(t, l.wasWritten(99))
+	b.Close() // twice is fine
+}
+
+func TestAFlushThatForgetsAnItemFailsItInsteadOfHangingIt(t *testing.T) {
+	short := func(_ context.Context, items []int) []groupcommit.Result[int] {
+		return make([]groupcommit.Result[int], len(items)-1)
+	}
+	b := groupcommit.New(short, groupcommit.Options{})
+	defer b.Close()
+	_, err := b.Do(context.Background(), 1)
+	require.Error(t, err)
+}
+
+func TestAnEndedContextIsRefusedBeforeQueueing(t *testing.T) {
+	l := newLedger()
+	b := groupcommit.New(l.flush, groupcommit.Options{})
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := b.Do(ctx, 1)
+	require.True(t, errors.Is(err, context.Canceled))
+	b.Close()
+	require.False(t, l.wasWritten(1))
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
