@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"log/slog"
+	"math"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +15,85 @@ import (
 	"github.com/uss/uss/internal/settings"
 	"github.com/uss/uss/internal/uss"
 )
+
+// chiSquareQ is the chi-square upper tail in closed form for whole degrees of freedom
+// (Abramowitz & Stegun 26.4.4 and 26.4.5), with y = x/2:
+//
+//	df = 2k:     Q = e^-y Σ_{i<k} y^i / i!
+//	df = 2k + 1: Q = erfc(√y) + e^-y Σ_{i<k} y^(i+1/2) / Γ(i + 3/2)
+//
+// It shares nothing with the series and continued fraction of chi_square_p_value.
+func chiSquareQ(x float64, df int) float64 {
+	y := x / 2
+	q, offset := 0.0, 0.0
+	if df%2 == 1 {
+		q, offset = math.Erfc(math.Sqrt(y)), 0.5
+	}
+	for i := range df / 2 {
+		lg, _ := math.Lgamma(float64(i) + 1 + offset)
+		q += math.Exp((float64(i)+offset)*math.Log(y) - y - lg)
+	}
+	return q
+}
+
+func TestChiSquarePValueMatchesClosedFormsAndTables(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	pValue := func(x float64, df int) float64 {
+		t.Helper()
+		var p float64
+		require.NoError(t, pool.QueryRow(ctx, `SELECT chi_square_p_value($1, $2)`, x, df).Scan(&p))
+		return p
+	}
+
+	// Critical values of chi-square tables: p = 0.05 at 3.841 (df 1), 5.991 (df 2), 124.342 (df 100).
+	require.InDelta(t, 0.05, pValue(3.841458820694124, 1), 1e-12)
+	require.InDelta(t, 0.05, pValue(5.991464547107979, 2), 1e-12)
+	require.InDelta(t, 0.05, pValue(124.342, 100), 1e-5)
+	for _, df := range []int{1, 2, 100} {
+		require.Equal(t, 1.0, pValue(0, df), "no deviation at all: p = 1")
+		require.Equal(t, 0.0, pValue(1e6, df), "a huge deviation: p is 0, not an underflow error")
+	}
+
+	var xs []float64
+	var dfs []int32
+	for _, df := range []int32{1, 2, 3, 4, 5, 10, 11, 30, 99, 100} {
+		for _, x := range []float64{1e-6, 0.1, 0.4, 1, 3.841458820694124, 10, 40, 99, 100, 101, 150, 300, 1000} {
+			xs, dfs = append(xs, x), append(dfs, df)
+		}
+	}
+	rows, err := pool.Query(ctx, `SELECT chi_square_p_value(x, df) FROM unnest($1::float8[], $2::int[]) AS t(x, df)`, xs, dfs)
+	require.NoError(t, err)
+	got, err := pgx.CollectRows(rows, pgx.RowTo[float64])
+	require.NoError(t, err)
+	for i, p := range got {
+		want := chiSquareQ(xs[i], int(dfs[i]))
+		require.InEpsilon(t, want, p, 1e-11, "chi² = %v, df = %d", xs[i], dfs[i])
+	}
+
+	for _, bad := range []string{`chi_square_p_value(-1, 1)`, `chi_square_p_value(1, 0)`, `ln_gamma(0)`} {
+		_, err := pool.Exec(ctx, `SELECT `+bad)
+		require.Error(t, err, bad)
+	}
+	var null *float64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT chi_square_p_value(NULL, 1)`).Scan(&null))
+	require.Nil(t, null)
+}
+
+func TestLnGammaMatchesGo(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	xs := []float64{1e-10, 0.001, 0.3, 0.5, 1, 1.5, 2, 2.5, 10, 50.5, 100, 1e4}
+	rows, err := pool.Query(context.Background(), `SELECT ln_gamma(x) FROM unnest($1::float8[]) AS t(x)`, xs)
+	require.NoError(t, err)
+	got, err := pgx.CollectRows(rows, pgx.RowTo[float64])
+	require.NoError(t, err)
+	for i, lg := range got {
+		want, _ := math.Lgamma(xs[i])
+		require.InDelta(t, want, lg, 1e-13*math.Max(1, math.Abs(want)), "ln Γ(%v)", xs[i])
+	}
+}
 
 // settingsRows lists the derived rows of every settings version.
 func settingsRows(t *testing.T, pool *pgxpool.Pool) (variations, goals [][]string) {
