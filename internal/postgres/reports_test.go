@@ -95,6 +95,70 @@ func TestLnGammaMatchesGo(t *testing.T) {
 	}
 }
 
+func TestSampleRatioCountsOnlyRandomizedUsersOfWeightedVariations(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	type ratio struct {
+		Variations, DegreesOfFreedom int
+		Users                        int64
+		ChiSquare, PValue            *float64
+		Mismatch                     bool
+	}
+	sampleRatio := func(users, whitelisted []int64, weights []*string) []ratio {
+		t.Helper()
+		rows, err := pool.Query(context.Background(), `SELECT variations, degrees_of_freedom, users, chi_square, p_value, mismatch
+			FROM sample_ratio($1, $2, $3::numeric[])`, users, whitelisted, weights)
+		require.NoError(t, err)
+		out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ratio])
+		require.NoError(t, err)
+		return out
+	}
+	f := func(x float64) *float64 { return &x }
+	// w lists weights as numeric text, "" for NULL (a variation no longer in the settings).
+	w := func(weights ...string) []*string {
+		out := make([]*string, len(weights))
+		for i := range weights {
+			if weights[i] != "" {
+				out[i] = &weights[i]
+			}
+		}
+		return out
+	}
+
+	// 600 vs 400 at 50/50: chi² = 2 × 100²/500 = 40, p = erfc(√20) ≈ 2.54e-10.
+	got := sampleRatio([]int64{600, 400}, []int64{0, 0}, w("50", "50"))
+	require.Len(t, got, 1)
+	require.InEpsilon(t, math.Erfc(math.Sqrt(20)), *got[0].PValue, 1e-12)
+	got[0].PValue = nil
+	require.Equal(t, ratio{Variations: 2, DegreesOfFreedom: 1, Users: 1000, ChiSquare: f(40), Mismatch: true}, got[0])
+
+	// Whitelisted users and variations without a weight (gone from the settings) or at
+	// weight 0 are left out: 503 - 3 and 500 at 50/50 is a perfect split.
+	got = sampleRatio([]int64{503, 500, 7, 9}, []int64{3, 0, 0, 0}, w("50", "50", "", "0"))
+	require.Equal(t, []ratio{{Variations: 2, DegreesOfFreedom: 1, Users: 1000, ChiSquare: f(0), PValue: f(1)}}, got)
+
+	// Three equal weights that VWO rounds to 33.3333 (summing to 99.9999) and equal users:
+	// no mismatch, and no negative chi² from rounding.
+	got = sampleRatio([]int64{1000, 1000, 1000}, []int64{0, 0, 0}, w("33.3333", "33.3333", "33.3333"))
+	require.Len(t, got, 1)
+	require.InDelta(t, 0, *got[0].ChiSquare, 1e-12)
+	require.InDelta(t, 1, *got[0].PValue, 1e-12)
+	require.False(t, got[0].Mismatch)
+
+	// 40/30/30 expected of 1000 users, 380/330/290 seen:
+	// chi² = 20²/400 + 30²/300 + 10²/300 = 1 + 3 + 1/3, df = 2, p = e^(-chi²/2).
+	got = sampleRatio([]int64{380, 330, 290}, []int64{0, 0, 0}, w("40", "30", "30"))
+	require.Len(t, got, 1)
+	require.InEpsilon(t, 4+1.0/3, *got[0].ChiSquare, 1e-12)
+	require.InEpsilon(t, math.Exp(-(4+1.0/3)/2), *got[0].PValue, 1e-12)
+	require.Equal(t, 2, got[0].DegreesOfFreedom)
+
+	// Nothing to test: one weighted variation, or no counted user.
+	require.Equal(t, []ratio{{Variations: 1, Users: 600}}, sampleRatio([]int64{600}, []int64{0}, w("100")))
+	require.Equal(t, []ratio{{Variations: 2, DegreesOfFreedom: 1}}, sampleRatio([]int64{2, 0}, []int64{2, 0}, w("50", "50")))
+	require.Empty(t, sampleRatio([]int64{5}, []int64{0}, w("")), "no weighted variation: no row")
+}
+
 // settingsRows lists the derived rows of every settings version.
 func settingsRows(t *testing.T, pool *pgxpool.Pool) (variations, goals [][]string) {
 	t.Helper()
