@@ -55,7 +55,7 @@ const currentSettingsVersionsSQL = `SELECT account_id, max(version) FROM setting
 // weights and its goals, and notifies every listening process.
 func (s *Store) SaveSettings(ctx context.Context, account uss.AccountID, body []byte, contents settings.Contents) (settings.Stored, error) {
 	stored := settings.Stored{Account: account, Body: body}
-	err := s.withTx(ctx, func(tx pgx.Tx) error {
+	err := s.withTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, lockSettingsSQL, int64(account)); err != nil {
 			return mapError(fmt.Errorf("lock settings: %w", err))
 		}

@@ -21,6 +21,7 @@ import (
 	httpapi "github.com/uss/uss/internal/http"
 	"github.com/uss/uss/internal/metrics"
 	"github.com/uss/uss/internal/postgres"
+	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/settings"
 	"github.com/uss/uss/internal/uss"
 )
@@ -81,6 +82,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		Settings:          s.registry,
 		Decisions:         decisions,
 		Goals:             goals.NewService(decisions, store),
+		Reports:           reports.NewService(store),
 		Keys:              apikey.NewResolver(store, cfg.APIKeyCacheTTL),
 		Ready:             s.ready,
 		Metrics:           metrics.New(pool),
