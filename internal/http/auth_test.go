@@ -28,6 +28,7 @@ func TestEveryV1RouteNeedsAValidKey(t *testing.T) {
 		{http.MethodGet, "/v1/persisted-values?key=k"},
 		{http.MethodPut, "/v1/persisted-values?key=k&configName=c"},
 		{http.MethodDelete, "/v1/persisted-values?key=k&configName=c"},
+		{http.MethodGet, "/v1/reports/campaign?campaignKey=c"},
 	}
 	headers := map[string]string{
 		"no header":            "",

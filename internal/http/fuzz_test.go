@@ -23,6 +23,7 @@ var fuzzRoutes = []struct{ method, path string }{
 	{http.MethodPost, "/v1/variation"},
 	{http.MethodPost, "/v1/track"},
 	{http.MethodPut, "/v1/settings"},
+	{http.MethodGet, "/v1/reports/campaign"},
 }
 
 // FuzzRequests sends arbitrary query strings and bodies to every route of a real server on a

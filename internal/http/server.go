@@ -17,6 +17,7 @@ import (
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/metrics"
+	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/settings"
 	"github.com/uss/uss/internal/uss"
 )
@@ -27,6 +28,7 @@ type Deps struct {
 	Settings  *settings.Registry
 	Decisions *decision.Service
 	Goals     *goals.Service
+	Reports   *reports.Service
 	Keys      *apikey.Resolver
 	// Ready reports whether the server can serve (database reachable and migrated).
 	Ready   func(context.Context) error
@@ -90,6 +92,7 @@ func New(d Deps) *echo.Echo {
 	v1.add(http.MethodPost, "/activate", decisions.activate)
 	v1.add(http.MethodPost, "/variation", decisions.variation)
 	v1.add(http.MethodPost, "/track", trackHandlers{svc: d.Goals}.track)
+	v1.add(http.MethodGet, "/reports/campaign", reportHandlers{svc: d.Reports}.campaign)
 	return e
 }
 

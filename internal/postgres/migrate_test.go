@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/uss/uss/internal/pgtest"
@@ -44,11 +45,21 @@ func TestMigrationsGoUpDownToZeroAndUpAgain(t *testing.T) {
 		return names
 	}
 
+	functions := func() []string {
+		rows, err := pool.Query(ctx, `SELECT routine_name FROM information_schema.routines
+			WHERE routine_schema = 'public' ORDER BY 1`)
+		require.NoError(t, err)
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return names
+	}
+
 	up, err := m.Up(ctx)
 	require.NoError(t, err)
 	require.Len(t, up, sqlFiles, "every migration applies on an empty database")
-	schema := tables()
+	schema, funcs := tables(), functions()
 	require.Contains(t, schema, "assignments")
+	require.Contains(t, funcs, "chi_square_p_value")
 	pending, err := m.Pending(ctx)
 	require.NoError(t, err)
 	require.False(t, pending)
@@ -56,12 +67,14 @@ func TestMigrationsGoUpDownToZeroAndUpAgain(t *testing.T) {
 	down, err := m.DownTo(ctx, 0)
 	require.NoError(t, err)
 	require.Len(t, down, sqlFiles, "every migration has a working Down")
-	require.Empty(t, tables(), "down to zero leaves no table behind")
+	require.Empty(t, tables(), "down to zero leaves no table or view behind")
+	require.Empty(t, functions(), "down to zero leaves no function behind")
 
 	up, err = m.Up(ctx)
 	require.NoError(t, err)
 	require.Len(t, up, sqlFiles)
 	require.Equal(t, schema, tables(), "up again rebuilds the same tables")
+	require.Equal(t, funcs, functions(), "and the same functions")
 }
 
 func TestConnectCreatesAMissingDatabase(t *testing.T) {

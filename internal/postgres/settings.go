@@ -27,6 +27,18 @@ INSERT INTO settings (account_id, version, body, campaigns)
 SELECT $1, coalesce(max(version), 0) + 1, $2, $3 FROM settings WHERE account_id = $1
 RETURNING version, created_at`
 
+// The rows SQL reports join (migration 00006), derived from the parsed file. Weights travel as
+// decimal text so that numeric holds what the file said (33.3333, not a binary fraction).
+const insertSettingsVariationsSQL = `
+INSERT INTO settings_variations (account_id, version, campaign_key, variation_name, weight)
+SELECT $1, $2, r.campaign_key, r.variation_name, r.weight::numeric
+FROM unnest($3::text[], $4::text[], $5::text[]) AS r(campaign_key, variation_name, weight)`
+
+const insertSettingsGoalsSQL = `
+INSERT INTO settings_goals (account_id, version, campaign_key, goal_identifier, goal_type)
+SELECT $1, $2, r.campaign_key, r.goal_identifier, r.goal_type
+FROM unnest($3::text[], $4::text[], $5::text[]) AS r(campaign_key, goal_identifier, goal_type)`
+
 const notifySettingsSQL = `SELECT pg_notify('` + SettingsChannel + `', format('%s:%s', $1::bigint, $2::bigint))`
 
 const currentSettingsSQL = `
@@ -39,16 +51,19 @@ ORDER BY account_id, version DESC`
 
 const currentSettingsVersionsSQL = `SELECT account_id, max(version) FROM settings GROUP BY account_id`
 
-// SaveSettings stores a validated file as the account's next version and notifies every
-// listening process.
-func (s *Store) SaveSettings(ctx context.Context, account uss.AccountID, body []byte, campaigns int) (settings.Stored, error) {
+// SaveSettings stores a validated file as the account's next version, with its variations'
+// weights and its goals, and notifies every listening process.
+func (s *Store) SaveSettings(ctx context.Context, account uss.AccountID, body []byte, contents settings.Contents) (settings.Stored, error) {
 	stored := settings.Stored{Account: account, Body: body}
-	err := s.withTx(ctx, func(tx pgx.Tx) error {
+	err := s.withTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, lockSettingsSQL, int64(account)); err != nil {
 			return mapError(fmt.Errorf("lock settings: %w", err))
 		}
-		if err := tx.QueryRow(ctx, insertSettingsSQL, account, body, campaigns).Scan(&stored.Version, &stored.CreatedAt); err != nil {
+		if err := tx.QueryRow(ctx, insertSettingsSQL, account, body, contents.Campaigns).Scan(&stored.Version, &stored.CreatedAt); err != nil {
 			return mapError(fmt.Errorf("save settings: %w", err))
+		}
+		if err := saveContents(ctx, tx, account, stored.Version, contents); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, notifySettingsSQL, int64(account), stored.Version); err != nil {
 			return mapError(fmt.Errorf("notify settings: %w", err))
@@ -56,6 +71,27 @@ func (s *Store) SaveSettings(ctx context.Context, account uss.AccountID, body []
 		return nil
 	})
 	return stored, err
+}
+
+func saveContents(ctx context.Context, tx pgx.Tx, account uss.AccountID, version int64, c settings.Contents) error {
+	n := len(c.Variations)
+	campaigns, names, weights := make([]string, n), make([]string, n), make([]string, n)
+	for i, v := range c.Variations {
+		campaigns[i], names[i] = v.CampaignKey, v.Variation
+		weights[i] = strconv.FormatFloat(v.Weight, 'f', -1, 64)
+	}
+	if _, err := tx.Exec(ctx, insertSettingsVariationsSQL, account, version, campaigns, names, weights); err != nil {
+		return mapError(fmt.Errorf("save settings variations: %w", err))
+	}
+	n = len(c.Goals)
+	campaigns, names, types := make([]string, n), make([]string, n), make([]string, n)
+	for i, g := range c.Goals {
+		campaigns[i], names[i], types[i] = g.CampaignKey, g.Identifier, string(g.Type)
+	}
+	if _, err := tx.Exec(ctx, insertSettingsGoalsSQL, account, version, campaigns, names, types); err != nil {
+		return mapError(fmt.Errorf("save settings goals: %w", err))
+	}
+	return nil
 }
 
 func scanSettings(row pgx.Row) (settings.Stored, error) {

@@ -7,10 +7,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// withTx runs fn in a transaction and commits if it returns nil. The deferred rollback is a
-// no-op after a commit, so no path (error or panic) leaves a transaction open.
-func (s *Store) withTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
+// withTx runs fn in a transaction with opts and commits if it returns nil. The deferred
+// rollback is a no-op after a commit, so no path (error or panic) leaves a transaction open.
+func (s *Store) withTx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
 		return mapError(fmt.Errorf("begin: %w", err))
 	}

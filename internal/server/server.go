@@ -22,6 +22,7 @@ import (
 	httpapi "github.com/uss/uss/internal/http"
 	"github.com/uss/uss/internal/metrics"
 	"github.com/uss/uss/internal/postgres"
+	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/settings"
 	"github.com/uss/uss/internal/uss"
 )
@@ -94,6 +95,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		Settings:          s.registry,
 		Decisions:         decisions,
 		Goals:             goals.NewService(decisions, store),
+		Reports:           reports.NewService(store),
 		Keys:              apikey.NewResolver(store, cfg.APIKeyCacheTTL),
 		Ready:             s.ready,
 		Metrics:           m,

@@ -26,8 +26,9 @@ type Stored struct {
 
 // Store keeps settings versions.
 type Store interface {
-	// SaveSettings stores body as the account's next version and tells every process.
-	SaveSettings(ctx context.Context, account uss.AccountID, body []byte, campaigns int) (Stored, error)
+	// SaveSettings stores body, with what it contains, as the account's next version and
+	// tells every process.
+	SaveSettings(ctx context.Context, account uss.AccountID, body []byte, contents Contents) (Stored, error)
 	// CurrentSettings returns the account's newest version, or uss.ErrNotFound.
 	CurrentSettings(ctx context.Context, account uss.AccountID) (Stored, error)
 	AllCurrentSettings(ctx context.Context) ([]Stored, error)
@@ -89,7 +90,7 @@ func (r *Registry) Put(ctx context.Context, account uss.AccountID, body []byte) 
 	if err != nil {
 		return nil, err
 	}
-	stored, err := r.store.SaveSettings(ctx, account, body, len(parsed.Campaigns))
+	stored, err := r.store.SaveSettings(ctx, account, body, contentsOf(parsed))
 	if err != nil {
 		return nil, err
 	}
