@@ -17,8 +17,8 @@ type Metrics struct {
 	StorageLookups *prometheus.CounterVec
 	// Decisions by endpoint (activate, variation, track) and source.
 	Decisions *prometheus.CounterVec
-	// GroupCommitRows: rows per group-committed write (POST /v1/storage).
-	GroupCommitRows prometheus.Histogram
+	// GroupCommitRows: rows per group-committed statement, by write (set, activate).
+	GroupCommitRows *prometheus.HistogramVec
 }
 
 // New registers uss's metrics, the Go runtime's, and the pool's statistics.
@@ -38,11 +38,11 @@ func New(pool *pgxpool.Pool) *Metrics {
 			Name: "uss_decisions_total",
 			Help: "Decisions by endpoint and source (stored, whitelisted, bucketed, none).",
 		}, []string{"endpoint", "source"}),
-		GroupCommitRows: prometheus.NewHistogram(prometheus.HistogramOpts{
+		GroupCommitRows: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "uss_group_commit_rows",
-			Help:    "Rows written per group-committed statement of single-row sets.",
+			Help:    "Rows written per group-committed statement, by write (set, activate).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
-		}),
+		}, []string{"write"}),
 	}
 	m.Registry.MustRegister(
 		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows,

@@ -22,11 +22,19 @@ type GroupCommitted struct {
 }
 
 // NewGroupCommitted starts the writers (opts.Writers for each kind of write); Close them
-// before closing the pool.
-func NewGroupCommitted(s *Store, opts groupcommit.Options) *GroupCommitted {
+// before closing the pool. observe, when set, is told the rows of every batch by kind of
+// write ("set" or "activate").
+func NewGroupCommitted(s *Store, opts groupcommit.Options, observe func(write string, rows int)) *GroupCommitted {
 	g := &GroupCommitted{Store: s}
-	g.sets = groupcommit.New(g.writeSets, opts)
-	g.exposures = groupcommit.New(g.writeExposures, opts)
+	observed := func(write string) groupcommit.Options {
+		o := opts
+		if observe != nil {
+			o.OnBatch = func(rows int) { observe(write, rows) }
+		}
+		return o
+	}
+	g.sets = groupcommit.New(g.writeSets, observed("set"))
+	g.exposures = groupcommit.New(g.writeExposures, observed("activate"))
 	return g
 }
 

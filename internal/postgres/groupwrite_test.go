@@ -35,8 +35,7 @@ func newGroupRig(t *testing.T) *groupRig {
 	r := &groupRig{t: t, pool: pgtest.Pool(t)}
 	r.g = postgres.NewGroupCommitted(postgres.NewStore(r.pool), groupcommit.Options{
 		Writers: 1, MaxBatch: 64, Timeout: 10 * time.Second,
-		OnBatch: func(n int) { r.mu.Lock(); r.batches = append(r.batches, n); r.mu.Unlock() },
-	})
+	}, func(_ string, n int) { r.mu.Lock(); r.batches = append(r.batches, n); r.mu.Unlock() })
 	t.Cleanup(r.g.Close)
 	return r
 }
