@@ -1,8 +1,12 @@
 package statsiguss
 
-import "time"
+import (
+	"time"
+
+	"github.com/uss/uss/integrations/internal/failopen"
+)
 
 // WithClock replaces the failed-read memory's clock, so tests see it end without waiting.
 func WithClock(now func() time.Time) Option {
-	return func(c *config) { c.now = now }
+	return failopen.WithClock(now)
 }

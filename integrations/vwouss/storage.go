@@ -28,7 +28,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/wingify/vwo-go-sdk/pkg/schema"
@@ -50,48 +49,28 @@ type Storage struct {
 }
 
 // Option changes a Storage.
-type Option func(*config)
-
-type config struct {
-	onError func(error)
-	memory  time.Duration
-	maxKeys int
-	now     func() time.Time
-}
+type Option = failopen.Option
 
 // WithErrorHandler receives every error the SDK cannot be told about: failed reads (the SDK
 // went on as if nothing were stored), failed writes, and writes dropped with
 // ErrWriteSkipped. It is called inline, so it must be quick. The default logs a warning with
 // slog.Default.
-func WithErrorHandler(f func(error)) Option {
-	return func(c *config) { c.onError = f }
-}
+func WithErrorHandler(f func(error)) Option { return failopen.WithErrorHandler(f) }
 
 // WithFailedReadMemory sets how long a failed read keeps writes of its user and campaign
 // away from uss (default one minute), and how many such keys are remembered (default
 // 10000). When more keys fail than that within the memory, every write is dropped until a
 // memory has passed, rather than forget a key.
 func WithFailedReadMemory(d time.Duration, maxKeys int) Option {
-	return func(c *config) { c.memory, c.maxKeys = d, maxKeys }
+	return failopen.WithFailedReadMemory(d, maxKeys)
 }
 
 // New returns a user storage that reads and writes through c. Each call is bounded by c's
 // timeout (client.WithTimeout), the only bound the SDK's decisions get, since the SDK
 // passes no context.
 func New(c *client.Client, opts ...Option) *Storage {
-	cfg := config{
-		onError: func(err error) { slog.Default().Warn("vwouss: uss user storage", "error", err) },
-		memory:  failopen.DefaultMemory,
-		maxKeys: failopen.DefaultMaxKeys,
-		now:     time.Now,
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.onError == nil {
-		cfg.onError = func(error) {}
-	}
-	return &Storage{c: c, guard: failopen.New(cfg.memory, cfg.maxKeys, cfg.now), onError: cfg.onError}
+	guard, onError := failopen.Apply("vwouss: uss user storage", opts)
+	return &Storage{c: c, guard: guard, onError: onError}
 }
 
 // guardKey joins the ids with NUL, which uss refuses in ids, so no two pairs share a key.

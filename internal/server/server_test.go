@@ -22,22 +22,42 @@ import (
 	"github.com/uss/uss/internal/server"
 )
 
+// serving is a server run as `uss-server serve` runs it, on a listener of its own.
+type serving struct {
+	srv    *server.Server
+	dbURL  string
+	key    string
+	ln     net.Listener
+	base   string
+	stop   context.CancelFunc // what SIGTERM does in main
+	served chan error         // what Serve returned
+}
+
+func serve(t *testing.T) serving {
+	t.Helper()
+	ctx := context.Background()
+	s := serving{dbURL: pgtest.URL(t), served: make(chan error, 1)}
+	var err error
+	s.srv, err = server.New(ctx, apitest.Config(s.dbURL), apitest.Logger())
+	require.NoError(t, err)
+	s.key, err = apikey.Create(ctx, postgres.NewStore(s.srv.Pool()), "acme")
+	require.NoError(t, err)
+	s.ln, err = net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s.base = "http://" + s.ln.Addr().String()
+	serveCtx, stop := context.WithCancel(ctx)
+	s.stop = stop
+	go func() { s.served <- s.srv.Serve(serveCtx, s.ln) }()
+	return s
+}
+
 // SIGTERM (a cancelled context) stops new connections, lets an in-flight write finish and
 // answer, and only then closes the pool.
 func TestShutdownDrainsInFlightRequestsThenClosesThePool(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dbURL := pgtest.URL(t)
-	srv, err := server.New(ctx, apitest.Config(dbURL), apitest.Logger())
-	require.NoError(t, err)
-	key, err := apikey.Create(ctx, postgres.NewStore(srv.Pool()), "acme")
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	base := "http://" + ln.Addr().String()
-	serveCtx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(serveCtx, ln) }()
+	s := serve(t)
+	srv, dbURL, key, ln, base, stop, served := s.srv, s.dbURL, s.key, s.ln, s.base, s.stop, s.served
 
 	post := func(variation string) (*http.Response, error) {
 		req, _ := http.NewRequest(http.MethodPost, base+"/v1/storage",
@@ -103,17 +123,8 @@ func TestShutdownDrainsInFlightRequestsThenClosesThePool(t *testing.T) {
 func TestShutdownWithGroupCommittedWritesInFlightLosesNoAcknowledgedWrite(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dbURL := pgtest.URL(t)
-	srv, err := server.New(ctx, apitest.Config(dbURL), apitest.Logger())
-	require.NoError(t, err)
-	key, err := apikey.Create(ctx, postgres.NewStore(srv.Pool()), "acme")
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	base := "http://" + ln.Addr().String()
-	serveCtx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(serveCtx, ln) }()
+	s := serve(t)
+	dbURL, key, base, stop, served := s.dbURL, s.key, s.base, s.stop, s.served
 
 	// 16 clients write distinct rows as fast as they can until the server stops answering.
 	type write struct {

@@ -16,6 +16,7 @@ package failopen
 import (
 	"container/list"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -135,4 +136,43 @@ func (g *Guard) Len() int {
 	defer g.mu.Unlock()
 	g.expire(g.now())
 	return len(g.byKey)
+}
+
+// Option changes an adapter's fail-open handling; both adapters take the same ones.
+type Option func(*options)
+
+type options struct {
+	onError func(error)
+	memory  time.Duration
+	maxKeys int
+	now     func() time.Time
+}
+
+// WithErrorHandler receives the errors the SDK cannot be told about (nil: none).
+func WithErrorHandler(f func(error)) Option { return func(o *options) { o.onError = f } }
+
+// WithFailedReadMemory sets the guard's memory and size.
+func WithFailedReadMemory(d time.Duration, maxKeys int) Option {
+	return func(o *options) { o.memory, o.maxKeys = d, maxKeys }
+}
+
+// WithClock replaces time.Now (for tests).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// Apply builds an adapter's guard and error handler from its options. By default errors are
+// logged as warnings with slog.Default under the adapter's name.
+func Apply(name string, opts []Option) (*Guard, func(error)) {
+	o := options{
+		onError: func(err error) { slog.Default().Warn(name, "error", err) },
+		memory:  DefaultMemory,
+		maxKeys: DefaultMaxKeys,
+		now:     time.Now,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.onError == nil {
+		o.onError = func(error) {}
+	}
+	return New(o.memory, o.maxKeys, o.now), o.onError
 }
