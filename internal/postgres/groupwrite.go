@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -106,6 +107,8 @@ func (g *GroupCommitted) writeExposures(ctx context.Context, es []exposure) []gr
 		results[at] = groupcommit.Result[stored]{Value: stored{Stored: st, Found: found}, Err: err}
 	}
 	for _, round := range rounds(es, exposure.key) {
+		// In key order, as upsertAssignments writes, so inserts lock rows in one order.
+		slices.SortFunc(round, func(a, b int) int { return es[a].key().compare(es[b].key()) })
 		out, settled, err := g.exposeMany(ctx, pick(es, round))
 		switch {
 		case err == nil:
