@@ -2,28 +2,20 @@ package campaign_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/uss/uss/internal/campaign"
+	"github.com/uss/uss/internal/campaign/vwovectors"
 )
-
-func readVectors(t *testing.T, rel string, into any) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "vwo-vectors", rel))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(data, into))
-}
 
 // settingsFiles returns the named settings files of a vectors file, each as
 // its own JSON document.
 func settingsFiles(t *testing.T, rel string) map[string]json.RawMessage {
 	t.Helper()
 	var files map[string]json.RawMessage
-	readVectors(t, rel, &files)
+	vwovectors.Read(t, rel, &files)
 	return files
 }
 

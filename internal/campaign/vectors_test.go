@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/uss/uss/internal/campaign"
+	"github.com/uss/uss/internal/campaign/vwovectors"
 )
 
 // The golden vectors are Wingify's own SDK test data, copied into testdata
@@ -78,7 +79,7 @@ func TestDecideMatchesGoSDKUserExpectations(t *testing.T) {
 		User      string  `json:"user"`
 		Variation *string `json:"variation"`
 	}
-	readVectors(t, "go-sdk/user_expectations1.json", &expectations)
+	vwovectors.Read(t, "go-sdk/user_expectations1.json", &expectations)
 
 	total := 0
 	for name, cases := range expectations {
@@ -100,35 +101,10 @@ func TestDecideMatchesGoSDKUserExpectations(t *testing.T) {
 
 func TestDecideMatchesNodeSDKUserExpectations(t *testing.T) {
 	t.Parallel()
-	files := settingsFiles(t, "node-sdk/settings.json")
-	var expectations map[string][]struct {
-		User      string          `json:"user"`
-		Campaign  string          `json:"campaign"`
-		Variation json.RawMessage `json:"variation"`
-	}
-	readVectors(t, "node-sdk/user_expectations.json", &expectations)
-
-	settingsFor := map[string]string{
-		"BUCKET_ALGO_WITHOUT_SEED":                             "settingsWithoutSeedAndWithoutisOB",
-		"BUCKET_ALGO_WITH_SEED":                                "settingsWithSeedAndWithoutisOB",
-		"BUCKET_ALGO_WITH_SEED_WITH_isNB_WITH_isOB":            "settingsWithisNBAndWithisOB",
-		"BUCKET_ALGO_WITH_SEED_WITH_isNB_WITHOUT_isOB":         "settingsWithisNBAndWithoutisOB",
-		"BUCKET_ALGO_WITHOUT_SEED_FLAG_WITH_isNB_WITHOUT_isOB": "settingsWithisNBAndWithoutisOBAndWithoutSeedFlag",
-		"SETTINGS_WITH_ISNB_WITH_ISNBv2":                       "settingsWithisNBAndisNBv2",
-	}
 	total := 0
-	for name, cases := range expectations {
-		fileName := name
-		if mapped, ok := settingsFor[name]; ok {
-			fileName = mapped
-		}
-		file, ok := files[fileName]
-		require.True(t, ok, "no settings for %s", name)
-		if name == "BUCKET_ALGO_WITH_SEED" {
-			// The node test runs this file with the account flag isNB unset.
-			file = withoutKey(t, file, "isNB")
-		}
-		s := mustParse(t, file)
+	for name, set := range vwovectors.NodeUserExpectations(t) {
+		cases := set.Cases
+		s := mustParse(t, set.Settings)
 		for _, tc := range cases {
 			c := s.Campaigns[0]
 			if tc.Campaign != "" {
@@ -153,16 +129,6 @@ func TestDecideMatchesNodeSDKUserExpectations(t *testing.T) {
 	require.Equal(t, 419, total)
 }
 
-func withoutKey(t *testing.T, file json.RawMessage, key string) []byte {
-	t.Helper()
-	var m map[string]json.RawMessage
-	require.NoError(t, json.Unmarshal(file, &m))
-	delete(m, key)
-	out, err := json.Marshal(m)
-	require.NoError(t, err)
-	return out
-}
-
 type segmentCase struct {
 	DSL                         json.RawMessage `json:"dsl"`
 	Expectation                 bool            `json:"expectation"`
@@ -173,7 +139,7 @@ type segmentCase struct {
 func segmentCases(t *testing.T) map[string]segmentCase {
 	t.Helper()
 	var groups map[string]map[string]segmentCase
-	readVectors(t, "go-sdk/test_segment.json", &groups)
+	vwovectors.Read(t, "go-sdk/test_segment.json", &groups)
 	all := make(map[string]segmentCase)
 	for group, cases := range groups {
 		for name, tc := range cases {

@@ -3,12 +3,12 @@ package httpapi_test
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/uss/uss/internal/apitest"
+	"github.com/uss/uss/internal/campaign/vwovectors"
 )
 
 // The golden vectors of VWO's SDKs, run through the public code path: settings uploaded with
@@ -16,23 +16,8 @@ import (
 // bucketer's and not a stored one). The pure bucketer runs the same vectors in
 // internal/campaign; this proves the server path adds nothing and loses nothing.
 
-const vectorsDir = "../campaign/testdata/vwo-vectors/"
-
-func readVectorFile(t *testing.T, name string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(vectorsDir + name)
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, v))
-}
-
-type vectorCase struct {
-	User      string          `json:"user"`
-	Campaign  string          `json:"campaign"`
-	Variation json.RawMessage `json:"variation"`
-}
-
 // decideAll uploads file to a new account and checks every case.
-func decideAll(t *testing.T, s *apitest.Server, name string, file []byte, cases []vectorCase) int {
+func decideAll(t *testing.T, s *apitest.Server, name string, file []byte, cases []vwovectors.Case) int {
 	t.Helper()
 	key := s.NewKey(t, "vectors-"+name)
 	putSettings(t, s, key, string(file))
@@ -72,9 +57,9 @@ func TestGoSDKVectorsThroughTheAPI(t *testing.T) {
 	t.Parallel()
 	s := apitest.Start(t)
 	var files map[string]json.RawMessage
-	readVectorFile(t, "go-sdk/settings.json", &files)
-	var expectations map[string][]vectorCase
-	readVectorFile(t, "go-sdk/user_expectations1.json", &expectations)
+	vwovectors.Read(t, "go-sdk/settings.json", &files)
+	var expectations map[string][]vwovectors.Case
+	vwovectors.Read(t, "go-sdk/user_expectations1.json", &expectations)
 	total := 0
 	for name, cases := range expectations {
 		file, ok := files[name]
@@ -90,36 +75,9 @@ func TestGoSDKVectorsThroughTheAPI(t *testing.T) {
 func TestNodeSDKVectorsThroughTheAPI(t *testing.T) {
 	t.Parallel()
 	s := apitest.Start(t)
-	var files map[string]json.RawMessage
-	readVectorFile(t, "node-sdk/settings.json", &files)
-	var expectations map[string][]vectorCase
-	readVectorFile(t, "node-sdk/user_expectations.json", &expectations)
-	settingsFor := map[string]string{
-		"BUCKET_ALGO_WITHOUT_SEED":                             "settingsWithoutSeedAndWithoutisOB",
-		"BUCKET_ALGO_WITH_SEED":                                "settingsWithSeedAndWithoutisOB",
-		"BUCKET_ALGO_WITH_SEED_WITH_isNB_WITH_isOB":            "settingsWithisNBAndWithisOB",
-		"BUCKET_ALGO_WITH_SEED_WITH_isNB_WITHOUT_isOB":         "settingsWithisNBAndWithoutisOB",
-		"BUCKET_ALGO_WITHOUT_SEED_FLAG_WITH_isNB_WITHOUT_isOB": "settingsWithisNBAndWithoutisOBAndWithoutSeedFlag",
-		"SETTINGS_WITH_ISNB_WITH_ISNBv2":                       "settingsWithisNBAndisNBv2",
-	}
 	total := 0
-	for name, cases := range expectations {
-		fileName := name
-		if mapped, ok := settingsFor[name]; ok {
-			fileName = mapped
-		}
-		file, ok := files[fileName]
-		require.True(t, ok, name)
-		if name == "BUCKET_ALGO_WITH_SEED" {
-			// The node SDK's test runs this file with the account flag isNB unset.
-			var m map[string]json.RawMessage
-			require.NoError(t, json.Unmarshal(file, &m))
-			delete(m, "isNB")
-			var err error
-			file, err = json.Marshal(m)
-			require.NoError(t, err)
-		}
-		total += decideAll(t, s, name, file, cases)
+	for name, set := range vwovectors.NodeUserExpectations(t) {
+		total += decideAll(t, s, name, set.Settings, set.Cases)
 	}
 	require.Equal(t, 419, total)
 }

@@ -1,0 +1,78 @@
+// Package vwovectors reads the golden VWO vectors (internal/campaign/testdata/vwo-vectors)
+// for the tests that check decisions against them: in the campaign package, and through the
+// HTTP API. It pairs each Node SDK expectation set with its settings file in one place, as
+// the Node SDK's own tests pair them.
+package vwovectors
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Case is one user's expected outcome. Variation is a variation name, null for none, or a
+// boolean for the feature-rollout sets (whether the user is inside the traffic).
+type Case struct {
+	User      string          `json:"user"`
+	Campaign  string          `json:"campaign"`
+	Variation json.RawMessage `json:"variation"`
+}
+
+// Set is an expectation set with the settings file it runs on.
+type Set struct {
+	Settings json.RawMessage
+	Cases    []Case
+}
+
+// Read decodes the vectors file at rel (relative to the vectors directory) into into.
+func Read(t testing.TB, rel string, into any) {
+	t.Helper()
+	_, here, _, _ := runtime.Caller(0)
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(here), "..", "testdata", "vwo-vectors", rel))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, into))
+}
+
+// nodeSettingsFor names the settings file of the Node SDK sets whose file is named otherwise.
+var nodeSettingsFor = map[string]string{
+	"BUCKET_ALGO_WITHOUT_SEED":                             "settingsWithoutSeedAndWithoutisOB",
+	"BUCKET_ALGO_WITH_SEED":                                "settingsWithSeedAndWithoutisOB",
+	"BUCKET_ALGO_WITH_SEED_WITH_isNB_WITH_isOB":            "settingsWithisNBAndWithisOB",
+	"BUCKET_ALGO_WITH_SEED_WITH_isNB_WITHOUT_isOB":         "settingsWithisNBAndWithoutisOB",
+	"BUCKET_ALGO_WITHOUT_SEED_FLAG_WITH_isNB_WITHOUT_isOB": "settingsWithisNBAndWithoutisOBAndWithoutSeedFlag",
+	"SETTINGS_WITH_ISNB_WITH_ISNBv2":                       "settingsWithisNBAndisNBv2",
+}
+
+// NodeUserExpectations returns the Node SDK's user expectation sets by name (419 cases in
+// all), each with its settings file.
+func NodeUserExpectations(t testing.TB) map[string]Set {
+	t.Helper()
+	var files map[string]json.RawMessage
+	Read(t, "node-sdk/settings.json", &files)
+	var expectations map[string][]Case
+	Read(t, "node-sdk/user_expectations.json", &expectations)
+	sets := make(map[string]Set, len(expectations))
+	for name, cases := range expectations {
+		fileName := name
+		if mapped, ok := nodeSettingsFor[name]; ok {
+			fileName = mapped
+		}
+		file, ok := files[fileName]
+		require.True(t, ok, "no settings for %s", name)
+		if name == "BUCKET_ALGO_WITH_SEED" {
+			// The Node SDK's test runs this file with the account flag isNB unset.
+			var m map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal(file, &m))
+			delete(m, "isNB")
+			var err error
+			file, err = json.Marshal(m)
+			require.NoError(t, err)
+		}
+		sets[name] = Set{Settings: file, Cases: cases}
+	}
+	return sets
+}
