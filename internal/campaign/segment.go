@@ -186,15 +186,16 @@ func (b *segmentBuilder) node(path string, raw json.RawMessage, depth int) node 
 	default:
 		// The Go SDK would pick whichever key its map yields first.
 		keys := make([]string, 0, len(o))
-		for k := range o {
-			keys = append(keys, k)
+		for _, m := range o {
+			keys = append(keys, string(m.Key))
 		}
 		slices.Sort(keys)
 		b.c.addf(path, "must hold exactly one operator, found %s", strings.Join(keys, ", "))
 		return node{}
 	}
 
-	for op, arg := range o {
+	for _, m := range o {
+		op, arg := string(m.Key), json.RawMessage(m.Value)
 		p := path + "." + op
 		switch op {
 		case "and", "or":
@@ -240,7 +241,8 @@ func (b *segmentBuilder) customVariable(path string, raw json.RawMessage) node {
 		b.c.addf(path, "must name exactly one variable, found %d", len(o))
 		return node{}
 	}
-	for name, arg := range o {
+	for _, m := range o {
+		name, arg := string(m.Key), json.RawMessage(m.Value)
 		p := path + "[" + strconv.Quote(name) + "]"
 		operand, ok := b.c.str(p, arg)
 		if !ok {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/uss/uss/internal/bucketing"
+	"github.com/uss/uss/internal/strictjson"
 )
 
 // Settings is a parsed and validated VWO server-side settings file
@@ -32,7 +33,6 @@ type Settings struct {
 	IsNBv2             bool
 	CollectionPrefix   string
 
-	raw       []byte
 	byKey     map[string]*Campaign
 	warnings  []string
 	namespace [16]byte
@@ -49,10 +49,6 @@ type Group struct {
 	// WT maps campaign ids to weights (advanced groups).
 	WT map[string]float64
 }
-
-// Raw returns the file exactly as uploaded, so that it can be served back
-// byte for byte. The caller must not modify it.
-func (s *Settings) Raw() []byte { return s.raw }
 
 // Campaign returns the campaign with that key, or nil.
 func (s *Settings) Campaign(key string) *Campaign { return s.byKey[key] }
@@ -85,7 +81,6 @@ func Parse(data []byte) (*Settings, error) {
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	s.raw = bytes.Clone(data)
 	s.warnings = c.warnings
 	return s, nil
 }
@@ -98,29 +93,35 @@ func parseSettings(c *checker, data []byte) *Settings {
 		c.addf("settings", "not valid JSON: %v", err)
 		return s
 	}
+	// SDKs read the stored file too: a repeated key, which JSON parsers resolve each their own
+	// way, or text that is not UTF-8 could make them decide otherwise than uss.
+	if err := strictjson.Check(data, nil); err != nil {
+		c.addf("settings", "not strict JSON: %v", err)
+		return s
+	}
 	root, ok := c.object("settings", data)
 	if !ok {
 		return s
 	}
 
 	s.SDKKey = c.optionalStr(root, "sdkKey", "sdkKey")
-	s.AccountID = parseAccountID(c, root["accountId"])
-	if present(root["version"]) {
-		s.Version = scalarText(c, "version", root["version"])
+	s.AccountID = parseAccountID(c, root.get("accountId"))
+	if present(root.get("version")) {
+		s.Version = scalarText(c, "version", root.get("version"))
 	}
 	s.IsEventArchEnabled = c.optionalBool(root, "isEventArchEnabled", "isEventArchEnabled")
 	s.IsNB = c.optionalBool(root, "isNB", "isNB")
 	s.IsNBv2 = c.optionalBool(root, "isNBv2", "isNBv2")
 	s.CollectionPrefix = c.optionalStr(root, "collectionPrefix", "collectionPrefix")
-	s.Groups = parseGroups(c, root["groups"])
-	s.CampaignGroups = parseCampaignGroups(c, root["campaignGroups"])
+	s.Groups = parseGroups(c, root.get("groups"))
+	s.CampaignGroups = parseCampaignGroups(c, root.get("campaignGroups"))
 	s.namespace = accountNamespace(s.AccountID)
 
-	if !present(root["campaigns"]) {
+	if !present(root.get("campaigns")) {
 		c.add("campaigns", "required")
 		return s
 	}
-	items, ok := c.array("campaigns", root["campaigns"])
+	items, ok := c.array("campaigns", root.get("campaigns"))
 	if !ok {
 		return s
 	}
@@ -215,22 +216,24 @@ func parseGroups(c *checker, raw json.RawMessage) map[string]Group {
 		return nil
 	}
 	groups := make(map[string]Group, len(o))
-	for id, item := range o {
+	for _, m := range o {
+		id, item := string(m.Key), m.Value
 		path := "groups[" + strconv.Quote(id) + "]"
 		g, ok := c.object(path, item)
 		if !ok {
 			continue
 		}
 		group := Group{Name: c.optionalStr(g, "name", path+".name")}
-		group.Campaigns = intList(c, path+".campaigns", g["campaigns"])
-		if present(g["et"]) {
-			group.ET, _ = c.integer(path+".et", g["et"])
+		group.Campaigns = intList(c, path+".campaigns", g.get("campaigns"))
+		if present(g.get("et")) {
+			group.ET, _ = c.integer(path+".et", g.get("et"))
 		}
-		group.P = intList(c, path+".p", g["p"])
-		if present(g["wt"]) {
-			if wt, ok := c.object(path+".wt", g["wt"]); ok {
+		group.P = intList(c, path+".p", g.get("p"))
+		if present(g.get("wt")) {
+			if wt, ok := c.object(path+".wt", g.get("wt")); ok {
 				group.WT = make(map[string]float64, len(wt))
-				for cid, w := range wt {
+				for _, m := range wt {
+					cid, w := string(m.Key), m.Value
 					group.WT[cid], _ = c.number(path+".wt["+strconv.Quote(cid)+"]", w)
 				}
 			}
@@ -249,7 +252,8 @@ func parseCampaignGroups(c *checker, raw json.RawMessage) map[string]int {
 		return nil
 	}
 	m := make(map[string]int, len(o))
-	for cid, gid := range o {
+	for _, member := range o {
+		cid, gid := string(member.Key), member.Value
 		m[cid], _ = c.integer("campaignGroups["+strconv.Quote(cid)+"]", gid)
 	}
 	return m
@@ -279,13 +283,13 @@ func parseCampaign(c *checker, s *Settings, path string, raw json.RawMessage) (c
 	}
 	camp = &Campaign{userNamespace: s.namespace}
 
-	if present(o["id"]) {
-		camp.ID, idOK = c.integer(path+".id", o["id"])
+	if present(o.get("id")) {
+		camp.ID, idOK = c.integer(path+".id", o.get("id"))
 	} else {
 		c.add(path+".id", "required")
 	}
-	if present(o["key"]) {
-		if key, ok := c.str(path+".key", o["key"]); ok && c.identifier(path+".key", key) {
+	if present(o.get("key")) {
+		if key, ok := c.str(path+".key", o.get("key")); ok && c.identifier(path+".key", key) {
 			camp.Key = key
 		}
 	} else {
@@ -293,10 +297,10 @@ func parseCampaign(c *checker, s *Settings, path string, raw json.RawMessage) (c
 	}
 	camp.Name = c.optionalStr(o, "name", path+".name")
 
-	if present(o["status"]) {
-		if status, ok := c.str(path+".status", o["status"]); ok {
+	if present(o.get("status")) {
+		if status, ok := c.str(path+".status", o.get("status")); ok {
 			if knownStatuses[status] {
-				camp.Status = status
+				camp.Status = c.intern(status)
 			} else {
 				c.addf(path+".status", "unknown status %s (known: %s)", truncate(status), knownList(knownStatuses))
 			}
@@ -304,11 +308,11 @@ func parseCampaign(c *checker, s *Settings, path string, raw json.RawMessage) (c
 	} else {
 		c.add(path+".status", "required")
 	}
-	if present(o["type"]) {
-		if typ, ok := c.str(path+".type", o["type"]); ok {
+	if present(o.get("type")) {
+		if typ, ok := c.str(path+".type", o.get("type")); ok {
 			switch Type(typ) {
 			case TypeVisualAB, TypeFeatureTest, TypeFeatureRollout:
-				camp.Type = Type(typ)
+				camp.Type = Type(c.intern(typ))
 			default:
 				c.addf(path+".type", "unknown type %s (known: FEATURE_ROLLOUT, FEATURE_TEST, VISUAL_AB)", truncate(typ))
 			}
@@ -316,8 +320,8 @@ func parseCampaign(c *checker, s *Settings, path string, raw json.RawMessage) (c
 	} else {
 		c.add(path+".type", "required")
 	}
-	if present(o["percentTraffic"]) {
-		if pt, ok := c.integer(path+".percentTraffic", o["percentTraffic"]); ok {
+	if present(o.get("percentTraffic")) {
+		if pt, ok := c.integer(path+".percentTraffic", o.get("percentTraffic")); ok {
 			if pt < 0 || pt > bucketing.MaxTraffic {
 				c.addf(path+".percentTraffic", "must be between 0 and 100, is %d", pt)
 			} else {
@@ -334,10 +338,10 @@ func parseCampaign(c *checker, s *Settings, path string, raw json.RawMessage) (c
 	camp.IsOB = c.optionalBool(o, "isOB", path+".isOB")
 	camp.IsOBv2 = c.optionalBool(o, "isOBv2", path+".isOBv2")
 	camp.IsMAB = c.optionalBool(o, "isMAB", path+".isMAB")
-	camp.Segments = compileSegment(c, path+".segments", o["segments"])
-	camp.Goals = parseGoals(c, path+".goals", o["goals"])
-	camp.Variables = parseVariables(c, path+".variables", o["variables"])
-	camp.Variations = parseVariations(c, path+".variations", o["variations"])
+	camp.Segments = compileSegment(c, path+".segments", o.get("segments"))
+	camp.Goals = parseGoals(c, path+".goals", o.get("goals"))
+	camp.Variables = parseVariables(c, path+".variables", o.get("variables"))
+	camp.Variations = parseVariations(c, path+".variations", o.get("variations"))
 
 	camp.ranges = make([]bucketing.Range, len(camp.Variations))
 	camp.names = make([]string, len(camp.Variations))
@@ -404,8 +408,8 @@ func parseVariations(c *checker, path string, raw json.RawMessage) []*Variation 
 			continue
 		}
 		v := &Variation{}
-		if present(o["id"]) {
-			if id, ok := c.integer(p+".id", o["id"]); ok {
+		if present(o.get("id")) {
+			if id, ok := c.integer(p+".id", o.get("id")); ok {
 				v.ID = id
 				if j, dup := idAt[id]; dup {
 					c.addf(p+".id", "duplicate variation id %d (also %s)", id, indexPath(path, j))
@@ -416,9 +420,9 @@ func parseVariations(c *checker, path string, raw json.RawMessage) []*Variation 
 		} else {
 			c.add(p+".id", "required")
 		}
-		if present(o["name"]) {
-			if name, ok := c.str(p+".name", o["name"]); ok && c.identifier(p+".name", name) {
-				v.Name = name
+		if present(o.get("name")) {
+			if name, ok := c.str(p+".name", o.get("name")); ok && c.identifier(p+".name", name) {
+				v.Name = c.intern(name)
 				if j, dup := nameAt[name]; dup {
 					c.addf(p+".name", "duplicate variation name %s (also %s)", truncate(name), indexPath(path, j))
 				} else {
@@ -428,8 +432,8 @@ func parseVariations(c *checker, path string, raw json.RawMessage) []*Variation 
 		} else {
 			c.add(p+".name", "required")
 		}
-		if present(o["weight"]) {
-			if w, ok := c.number(p+".weight", o["weight"]); ok {
+		if present(o.get("weight")) {
+			if w, ok := c.number(p+".weight", o.get("weight")); ok {
 				if w < 0 || w > 100 {
 					c.addf(p+".weight", "must be between 0 and 100, is %v", w)
 					weightsOK = false
@@ -444,11 +448,8 @@ func parseVariations(c *checker, path string, raw json.RawMessage) []*Variation 
 			c.add(p+".weight", "required")
 			weightsOK = false
 		}
-		v.Segments = compileSegment(c, p+".segments", o["segments"])
-		if present(o["changes"]) {
-			v.Changes = json.RawMessage(bytes.Clone(o["changes"]))
-		}
-		v.Variables = parseVariables(c, p+".variables", o["variables"])
+		v.Segments = compileSegment(c, p+".segments", o.get("segments"))
+		v.Variables = parseVariables(c, p+".variables", o.get("variables"))
 		v.IsFeatureEnabled = c.optionalBool(o, "isFeatureEnabled", p+".isFeatureEnabled")
 		variations = append(variations, v)
 	}
@@ -486,8 +487,8 @@ func parseGoals(c *checker, path string, raw json.RawMessage) []*Goal {
 			continue
 		}
 		g := &Goal{}
-		if present(o["identifier"]) {
-			if id, ok := c.str(p+".identifier", o["identifier"]); ok && c.identifier(p+".identifier", id) {
+		if present(o.get("identifier")) {
+			if id, ok := c.str(p+".identifier", o.get("identifier")); ok && c.identifier(p+".identifier", id) {
 				switch j, dup := identifierAt[id]; {
 				case strings.Contains(id, goalDelimiter):
 					c.addf(p+".identifier", "must not contain %q, VWO's goal-list delimiter", goalDelimiter)
@@ -496,21 +497,21 @@ func parseGoals(c *checker, path string, raw json.RawMessage) []*Goal {
 				default:
 					identifierAt[id] = i
 				}
-				g.Identifier = id
+				g.Identifier = c.intern(id)
 			}
 		} else {
 			c.add(p+".identifier", "required")
 		}
-		if present(o["id"]) {
-			g.ID, _ = c.integer(p+".id", o["id"])
+		if present(o.get("id")) {
+			g.ID, _ = c.integer(p+".id", o.get("id"))
 		} else {
 			c.add(p+".id", "required")
 		}
-		if present(o["type"]) {
-			if typ, ok := c.str(p+".type", o["type"]); ok {
+		if present(o.get("type")) {
+			if typ, ok := c.str(p+".type", o.get("type")); ok {
 				switch GoalType(typ) {
 				case GoalCustom, GoalRevenue:
-					g.Type = GoalType(typ)
+					g.Type = GoalType(c.intern(typ))
 				default:
 					c.addf(p+".type", "unknown goal type %s (known: CUSTOM_GOAL, REVENUE_TRACKING)", truncate(typ))
 				}
@@ -518,9 +519,9 @@ func parseGoals(c *checker, path string, raw json.RawMessage) []*Goal {
 		} else {
 			c.add(p+".type", "required")
 		}
-		g.RevenueProp = c.optionalStr(o, "revenueProp", p+".revenueProp")
-		if present(o["mca"]) {
-			if mca, ok := c.integer(p+".mca", o["mca"]); ok {
+		g.RevenueProp = c.intern(c.optionalStr(o, "revenueProp", p+".revenueProp"))
+		if present(o.get("mca")) {
+			if mca, ok := c.integer(p+".mca", o.get("mca")); ok {
 				g.MCA = &mca
 			}
 		}
@@ -544,14 +545,14 @@ func parseVariables(c *checker, path string, raw json.RawMessage) []Variable {
 		if !ok {
 			continue
 		}
-		v := Variable{Key: c.optionalStr(o, "key", p+".key")}
-		if present(o["id"]) {
-			v.ID, _ = c.integer(p+".id", o["id"])
+		v := Variable{Key: c.intern(c.optionalStr(o, "key", p+".key"))}
+		if present(o.get("id")) {
+			v.ID, _ = c.integer(p+".id", o.get("id"))
 		}
-		if present(o["type"]) {
-			if typ, ok := c.str(p+".type", o["type"]); ok {
+		if present(o.get("type")) {
+			if typ, ok := c.str(p+".type", o.get("type")); ok {
 				if knownVariableTypes[typ] {
-					v.Type = typ
+					v.Type = c.intern(typ)
 				} else {
 					c.addf(p+".type", "unknown variable type %s (known: boolean, double, integer, json, string)", truncate(typ))
 				}
@@ -559,7 +560,7 @@ func parseVariables(c *checker, path string, raw json.RawMessage) []Variable {
 		}
 		// The value stays as sent: VWO's own test files send "123" for an
 		// integer variable and expect SDKs to coerce it.
-		v.Value = json.RawMessage(bytes.Clone(o["value"]))
+		v.Value = json.RawMessage(bytes.Clone(o.get("value")))
 		vars = append(vars, v)
 	}
 	return vars

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/uss/uss/internal/strictjson"
 )
 
 // ValidationError is every problem found in a settings file, so that whoever
@@ -48,6 +50,27 @@ type checker struct {
 	regexes          map[string]*regexp.Regexp
 	regexInsts       int
 	regexBudgetSpent bool
+
+	// interned keeps one copy of each short string the file repeats (statuses, variation
+	// names, goals, variable names and operands), so that thousands of campaigns share them.
+	interned map[string]string
+}
+
+// maxInterned bounds the strings worth sharing: long ones are rarely repeated.
+const maxInterned = 64
+
+func (c *checker) intern(s string) string {
+	if len(s) > maxInterned {
+		return s
+	}
+	if shared, ok := c.interned[s]; ok {
+		return shared
+	}
+	if c.interned == nil {
+		c.interned = make(map[string]string)
+	}
+	c.interned[s] = s
+	return s
 }
 
 func (c *checker) add(path, msg string) {
@@ -80,10 +103,21 @@ func (c *checker) err() error {
 	return &ValidationError{Problems: problems}
 }
 
-// object is a JSON object with its values left undecoded. Reading objects
-// this way keeps keys case-sensitive (as VWO's JavaScript is) and lets every
-// field be checked, and reported, on its own.
-type object map[string]json.RawMessage
+// object is a JSON object with its values left undecoded, as slices of the file (nothing is
+// copied). Reading objects this way keeps keys case-sensitive (as VWO's JavaScript is) and
+// lets every field be checked, and reported, on its own. The file passed strictjson.Check
+// first, so no key appears twice.
+type object []strictjson.Member
+
+// get returns the member's value, or nil when there is none.
+func (o object) get(key string) json.RawMessage {
+	for _, m := range o {
+		if string(m.Key) == key {
+			return m.Value
+		}
+	}
+	return nil
+}
 
 // present reports whether a field exists and is not null; VWO's SDKs treat
 // null like an absent field.
@@ -106,39 +140,27 @@ func jsonKind(raw json.RawMessage) byte {
 }
 
 func (c *checker) object(path string, raw json.RawMessage) (object, bool) {
-	if jsonKind(raw) != '{' {
+	members, ok := strictjson.Members(raw)
+	if jsonKind(raw) != '{' || !ok {
 		c.add(path, "must be an object")
 		return nil, false
 	}
-	var o object
-	if err := json.Unmarshal(raw, &o); err != nil {
-		c.addf(path, "must be an object: %v", err)
-		return nil, false
-	}
-	return o, true
+	return members, true
 }
 
-func (c *checker) array(path string, raw json.RawMessage) ([]json.RawMessage, bool) {
-	if jsonKind(raw) != '[' {
+func (c *checker) array(path string, raw json.RawMessage) ([][]byte, bool) {
+	items, ok := strictjson.Elements(raw)
+	if jsonKind(raw) != '[' || !ok {
 		c.add(path, "must be an array")
 		return nil, false
 	}
-	var a []json.RawMessage
-	if err := json.Unmarshal(raw, &a); err != nil {
-		c.addf(path, "must be an array: %v", err)
-		return nil, false
-	}
-	return a, true
+	return items, true
 }
 
 func (c *checker) str(path string, raw json.RawMessage) (string, bool) {
-	if jsonKind(raw) != '"' {
+	s, ok := strictjson.String(raw)
+	if jsonKind(raw) != '"' || !ok {
 		c.add(path, "must be a string")
-		return "", false
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		c.addf(path, "must be a string: %v", err)
 		return "", false
 	}
 	return s, true
@@ -146,16 +168,16 @@ func (c *checker) str(path string, raw json.RawMessage) (string, bool) {
 
 // optionalStr reads a string field that may be absent or null.
 func (c *checker) optionalStr(o object, key, path string) string {
-	if !present(o[key]) {
+	if !present(o.get(key)) {
 		return ""
 	}
-	s, _ := c.str(path, o[key])
+	s, _ := c.str(path, o.get(key))
 	return s
 }
 
 // optionalBool reads a flag that may be absent or null (false).
 func (c *checker) optionalBool(o object, key, path string) bool {
-	raw := o[key]
+	raw := o.get(key)
 	if !present(raw) {
 		return false
 	}
