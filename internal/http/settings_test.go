@@ -15,11 +15,15 @@ import (
 
 // campaignJSON is one VISUAL_AB campaign with two variations and two goals.
 func campaignJSON(key string, percentTraffic int, weights [2]float64, extra string) string {
+	segments := `"segments": {},`
+	if strings.Contains(extra, `"segments"`) {
+		segments = "" // a key twice is refused
+	}
 	if extra != "" {
 		extra = "," + extra
 	}
 	return fmt.Sprintf(`{"id": %d, "key": %q, "name": %q, "status": "RUNNING", "type": "VISUAL_AB",
-		"percentTraffic": %d, "segments": {},
+		"percentTraffic": %d, `+segments+`
 		"goals": [{"identifier": "signup", "id": 1, "type": "CUSTOM_GOAL"},
 		          {"identifier": "purchase", "id": 2, "type": "REVENUE_TRACKING"}],
 		"variations": [{"id": 1, "name": "Control", "weight": %g, "changes": {}},
