@@ -95,7 +95,8 @@ func invalidMessage(err error) string {
 	if errors.As(err, &ia) {
 		return ia.Error()
 	}
-	return err.Error()
+	// Only uss's own words are shown; any other text is for the log.
+	return "the request is invalid"
 }
 
 func fromEchoError(he *echo.HTTPError) *apiError {
@@ -118,6 +119,8 @@ func fromEchoError(he *echo.HTTPError) *apiError {
 }
 
 // errorHandler renders every error in the one JSON shape and logs what the client cannot see.
+// Its log lines carry the code and message the client got, beside the error itself (and the
+// database's SQLSTATE when it has one), so a client's report can be found in the log.
 func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -125,11 +128,22 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		}
 		ae := classify(err)
 		rid := requestID(c)
+		c.Set(ctxErrorCode, ae.Code)
+		level, msg := slog.LevelError, "request failed"
 		switch {
-		case ae.Status >= 500 && ae.Status != http.StatusServiceUnavailable:
-			logger.Error("request failed", "request_id", rid, "route", c.Path(), "error", err)
 		case ae.Status == http.StatusServiceUnavailable:
-			logger.Warn("request failed: unavailable", "request_id", rid, "route", c.Path(), "error", err)
+			level, msg = slog.LevelWarn, "request failed: unavailable"
+		case ae.Status < 500:
+			level = slog.LevelDebug // the access log has it; details help only when debugging
+		}
+		if logger.Enabled(c.Request().Context(), level) {
+			attrs := []slog.Attr{slog.String("request_id", rid), slog.String("route", c.Path()),
+				slog.Int("status", ae.Status), slog.String("code", ae.Code), slog.String("message", ae.Message),
+				slog.Any("error", err)}
+			if state := sqlState(err); state != "" {
+				attrs = append(attrs, slog.String("sqlstate", state))
+			}
+			logger.LogAttrs(c.Request().Context(), level, msg, attrs...)
 		}
 		if ae.Status == http.StatusUnauthorized {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, "Bearer")
@@ -144,4 +158,14 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			logger.Debug("write error response", "request_id", rid, "error", err)
 		}
 	}
+}
+
+// sqlState is the SQLSTATE of a database error in err's chain (pgconn.PgError has the
+// method), or "".
+func sqlState(err error) string {
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) {
+		return pg.SQLState()
+	}
+	return ""
 }

@@ -16,7 +16,8 @@ import (
 // mapError is the one place where database errors become domain errors. A failure to reach
 // the database becomes uss.ErrUnavailable (never uss.ErrNotFound: a caller that took it for
 // "not stored" would re-bucket and overwrite a user), a missing row becomes uss.ErrNotFound,
-// and a value PostgreSQL refuses becomes uss.ErrInvalidArgument. The original error stays
+// and a value PostgreSQL refuses becomes uss.ErrInvalidArgument, said in uss's own words
+// (PostgreSQL's texts name its internals and never reach clients). The original error stays
 // wrapped for the logs.
 func mapError(err error) error {
 	if err == nil {
@@ -36,7 +37,7 @@ func mapError(err error) error {
 			"57": // operator intervention (shutdown, cannot connect now)
 			return fmt.Errorf("%w: %w", uss.ErrUnavailable, err)
 		case "22": // data exception: a value the column cannot hold
-			return fmt.Errorf("%w: %s", uss.ErrInvalidArgument, pgErr.Message)
+			return fmt.Errorf("%w (%w)", uss.Invalid("", "%s", refusedValue(pgErr.Code)), err)
 		case "40": // serialization failure or deadlock: safe to retry
 			return fmt.Errorf("%w: %w", uss.ErrUnavailable, err)
 		}
@@ -50,4 +51,23 @@ func mapError(err error) error {
 		return fmt.Errorf("%w: %w", uss.ErrUnavailable, err)
 	}
 	return err
+}
+
+// refusedValue says in uss's words why PostgreSQL refused a value (SQLSTATE class 22).
+func refusedValue(code string) string {
+	switch code {
+	case "22021": // character_not_in_repertoire: "invalid byte sequence for encoding"
+		return "a value is not valid UTF-8"
+	case "22P05": // untranslatable_character: \u0000 in jsonb
+		return "a value holds a character that cannot be stored (\\u0000)"
+	case "22003": // numeric_value_out_of_range: "value overflows numeric format", "bigint out of range"
+		return "a number is out of the range that can be stored"
+	case "22P02": // invalid_text_representation: "invalid input syntax for type ..."
+		return "a value is not in the form its field needs"
+	case "22001": // string_data_right_truncation
+		return "a value is too long to be stored"
+	case "22004": // null_value_not_allowed
+		return "a required value is null"
+	}
+	return "a value cannot be stored"
 }

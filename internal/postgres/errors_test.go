@@ -1,0 +1,45 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stretchr/testify/require"
+
+	"github.com/uss/uss/internal/pgtest"
+	"github.com/uss/uss/internal/postgres"
+	"github.com/uss/uss/internal/uss"
+)
+
+// Values PostgreSQL refuses are invalid arguments said in uss's words: PostgreSQL's own texts
+// ("invalid byte sequence for encoding", "value overflows numeric format") name its internals
+// and must not reach clients. The errors here are real ones, from a real server.
+func TestRefusedValuesAreSaidInUSSWords(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	for _, tc := range []struct {
+		name, sql, state, words string
+	}{
+		{"bytes that are not UTF-8", `SELECT convert_from('\xff'::bytea, 'UTF8')`, "22021", "a value is not valid UTF-8"},
+		{"NUL in jsonb", `SELECT '{"a":"\u0000"}'::jsonb`, "22P05", `a value holds a character that cannot be stored (\u0000)`},
+		{"a numeric overflow", `SELECT '1e131071'::numeric * '1e131071'::numeric`, "22003", "a number is out of the range that can be stored"},
+		{"a bigint overflow", `SELECT 9223372036854775807::bigint + 1`, "22003", "a number is out of the range that can be stored"},
+		{"text that is no number", `SELECT 'abc'::numeric`, "22P02", "a value is not in the form its field needs"},
+		{"another data exception", `SELECT 1 / 0`, "22012", "a value cannot be stored"},
+	} {
+		_, err := pool.Exec(context.Background(), tc.sql)
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr, tc.name)
+		require.Equal(t, tc.state, pgErr.Code, tc.name)
+
+		mapped := postgres.MapError(err)
+		require.ErrorIs(t, mapped, uss.ErrInvalidArgument, tc.name)
+		var ia *uss.InvalidArgumentError
+		require.True(t, errors.As(mapped, &ia), tc.name)
+		require.Equal(t, tc.words, ia.Error(), tc.name)
+		require.NotContains(t, ia.Error(), pgErr.Message, tc.name)
+		require.ErrorAs(t, mapped, &pgErr, "%s: the database's error stays in the chain, for the log", tc.name)
+	}
+}
