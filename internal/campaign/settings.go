@@ -76,7 +76,19 @@ const weightTolerance = 0.01
 // and segments, regexes included, are all worked out here, so deciding does
 // no parsing.
 func Parse(data []byte) (*Settings, error) {
-	c := &checker{}
+	return ParseWithin(data, Limits{})
+}
+
+// Limits bound what one file may hold, beyond the fixed bounds on segments and regexes that
+// every file has.
+type Limits struct {
+	// Campaigns is the most campaigns the file may list; 0 is no bound.
+	Campaigns int
+}
+
+// ParseWithin is Parse with limits: a file over them is refused, with that problem alone.
+func ParseWithin(data []byte, limits Limits) (*Settings, error) {
+	c := &checker{limits: limits}
 	s := parseSettings(c, data)
 	if err := c.err(); err != nil {
 		return nil, err
@@ -123,6 +135,10 @@ func parseSettings(c *checker, data []byte) *Settings {
 	}
 	items, ok := c.array("campaigns", root.get("campaigns"))
 	if !ok {
+		return s
+	}
+	if most := c.limits.Campaigns; most > 0 && len(items) > most {
+		c.addf("campaigns", "the file lists %d campaigns, more than the %d this server accepts per account", len(items), most)
 		return s
 	}
 	s.byKey = make(map[string]*Campaign, len(items))

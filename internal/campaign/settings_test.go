@@ -360,3 +360,27 @@ func TestRepeatedRegexesShareOneCompilation(t *testing.T) {
 	require.Nil(t, s.Campaigns[0].Whitelist("u", map[string]any{"x": "other"}))
 	require.NotNil(t, s.Campaigns[0].Whitelist("u", map[string]any{"x": "beta-7"}))
 }
+
+func TestParseWithinRefusesAFileOverTheCampaignLimit(t *testing.T) {
+	t.Parallel()
+	campaigns := func(n int) []byte {
+		items := make([]string, n)
+		for i := range items {
+			items[i] = fmt.Sprintf(`{"id": %d, "key": "c%d", "status": "RUNNING", "type": "VISUAL_AB", "percentTraffic": 100,
+				"variations": [{"id": 1, "name": "A", "weight": 100}]}`, i+1, i)
+		}
+		return []byte(`{"accountId": 1, "campaigns": [` + strings.Join(items, ",") + `]}`)
+	}
+	s, err := campaign.ParseWithin(campaigns(3), campaign.Limits{Campaigns: 3})
+	require.NoError(t, err)
+	require.Len(t, s.Campaigns, 3)
+
+	_, err = campaign.ParseWithin(campaigns(4), campaign.Limits{Campaigns: 3})
+	var invalid *campaign.ValidationError
+	require.ErrorAs(t, err, &invalid)
+	require.Equal(t, []string{"campaigns: the file lists 4 campaigns, more than the 3 this server accepts per account"}, invalid.Problems)
+
+	s, err = campaign.Parse(campaigns(4))
+	require.NoError(t, err, "Parse has no limit: a stored file loads whatever the limit is today")
+	require.Len(t, s.Campaigns, 4)
+}

@@ -41,6 +41,7 @@ const goalDelimiter = "_vwo_"
 
 // checker collects problems while a settings file is read.
 type checker struct {
+	limits   Limits
 	problems []string
 	dropped  int
 	warnings []string

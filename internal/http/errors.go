@@ -67,7 +67,7 @@ func classify(err error) *apiError {
 		return ae
 	case errors.As(err, &tooLarge):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: codePayloadTooLarge,
-			Message: "request body is larger than the limit"}
+			Message: fmt.Sprintf("request body is larger than the limit of %d bytes", tooLarge.Limit)}
 	case errors.Is(err, uss.ErrInvalidArgument):
 		return &apiError{Status: http.StatusBadRequest, Code: codeInvalidArgument, Message: invalidMessage(err)}
 	case errors.Is(err, apikey.ErrUnauthenticated):

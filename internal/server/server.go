@@ -69,7 +69,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	}
 
 	store := postgres.NewStore(pool)
-	s.registry = settings.NewRegistry(store, logger)
+	s.registry = settings.NewRegistry(store, logger, settings.Limits{
+		Campaigns: cfg.Limits.SettingsMaxCampaigns, Keep: cfg.Limits.SettingsKeep})
 	if err := s.registry.Load(ctx); err != nil {
 		// Not fatal: the watcher loads them as soon as it can, and until then decisions
 		// answer 503 and the server is not ready.
