@@ -16,6 +16,7 @@ import (
 
 	"github.com/uss/uss/internal/apikey"
 	"github.com/uss/uss/internal/config"
+	"github.com/uss/uss/internal/connlimit"
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/groupcommit"
@@ -155,12 +156,15 @@ func (s *Server) ready(ctx context.Context) error {
 // within the shutdown budget, and closes the pool.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.Close()
+	limited := connlimit.New(ln, s.cfg.Limits.MaxConnections, s.logger)
+	ln = limited
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       s.cfg.RequestTimeout + 10*time.Second,
 		WriteTimeout:      s.cfg.RequestTimeout + 10*time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       s.cfg.Limits.IdleTimeout,
+		ConnState:         limited.ConnState,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 	}
