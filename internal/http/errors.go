@@ -22,6 +22,7 @@ const (
 	codeMethodNotAllowed = "method_not_allowed"
 	codePayloadTooLarge  = "payload_too_large"
 	codeUnavailable      = "unavailable"
+	codeOutcomeUnknown   = "outcome_unknown"
 	codeCanceled         = "canceled"
 	codeInternal         = "internal"
 )
@@ -79,6 +80,11 @@ func classify(err error) *apiError {
 	case errors.Is(err, uss.ErrNotFound):
 		// Not-found errors are built by uss from what the caller asked for; safe to show.
 		return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: err.Error()}
+	case errors.Is(err, uss.ErrOutcomeUnknown):
+		// Checked before the deadline below, which it may wrap: here something may have changed.
+		return &apiError{Status: http.StatusServiceUnavailable, Code: codeOutcomeUnknown,
+			Message: "the request ran out of time, or lost the database, while its write was in flight: " +
+				"it may or may not have been committed; read it back before retrying"}
 	case errors.Is(err, uss.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable,
 			Message: "the database is unavailable; nothing was changed by this request, retry later"}
@@ -132,7 +138,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		level, msg := slog.LevelError, "request failed"
 		switch {
 		case ae.Status == http.StatusServiceUnavailable:
-			level, msg = slog.LevelWarn, "request failed: unavailable"
+			level, msg = slog.LevelWarn, "request failed: "+ae.Code
 		case ae.Status < 500:
 			level = slog.LevelDebug // the access log has it; details help only when debugging
 		}

@@ -114,7 +114,7 @@ func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.
 	stored, err := scanAssignment(s.pool.QueryRow(ctx, setAssignmentSQL,
 		account, a.UserID, a.CampaignKey, a.VariationName, goals, a.Source))
 	if err != nil {
-		return uss.Assignment{}, mapError(fmt.Errorf("set assignment: %w", err))
+		return uss.Assignment{}, mapWriteError(fmt.Errorf("set assignment: %w", err))
 	}
 	return stored, nil
 }
@@ -167,7 +167,7 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 	}
 	result, err := s.pool.Query(ctx, setAssignmentsSQL, accounts, users, campaigns, variations, goals, sources)
 	if err != nil {
-		return nil, mapError(fmt.Errorf("set assignments: %w", err))
+		return nil, mapWriteError(fmt.Errorf("set assignments: %w", err))
 	}
 	stored, err := pgx.CollectRows(result, func(r pgx.CollectableRow) (accountAssignment, error) {
 		var a accountAssignment
@@ -175,7 +175,7 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 		return a, err
 	})
 	if err != nil {
-		return nil, mapError(fmt.Errorf("set assignments: %w", err))
+		return nil, mapWriteError(fmt.Errorf("set assignments: %w", err))
 	}
 	byKey := make(map[accountKey]uss.Assignment, len(stored))
 	for _, a := range stored {
@@ -196,7 +196,7 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (int64, error) {
 	tag, err := s.pool.Exec(ctx, deleteAssignmentSQL, account, key.UserID, key.CampaignKey)
 	if err != nil {
-		return 0, mapError(fmt.Errorf("delete assignment: %w", err))
+		return 0, mapWriteError(fmt.Errorf("delete assignment: %w", err))
 	}
 	return tag.RowsAffected(), nil
 }
@@ -205,7 +205,7 @@ func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key
 func (s *Store) EraseUser(ctx context.Context, account uss.AccountID, userID string) (uss.Erased, error) {
 	var e uss.Erased
 	if err := s.pool.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues); err != nil {
-		return uss.Erased{}, mapError(fmt.Errorf("erase user: %w", err))
+		return uss.Erased{}, mapWriteError(fmt.Errorf("erase user: %w", err))
 	}
 	return e, nil
 }

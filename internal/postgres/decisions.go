@@ -63,7 +63,7 @@ func (s *Store) StoreDecision(ctx context.Context, account uss.AccountID, key us
 		return decision.Stored{}, false, nil
 	}
 	if err != nil {
-		return decision.Stored{}, false, mapError(fmt.Errorf("store decision: %w", err))
+		return decision.Stored{}, false, mapWriteError(fmt.Errorf("store decision: %w", err))
 	}
 	return st, true, nil
 }
@@ -133,7 +133,7 @@ func (s *Store) exposeMany(ctx context.Context, exposures []exposure) (out []sto
 	}
 	rows, err := s.pool.Query(ctx, exposeManySQL, accounts, users, campaigns, candidates, validOrdinals, validNames)
 	if err != nil {
-		return nil, nil, mapError(fmt.Errorf("store decisions: %w", err))
+		return nil, nil, mapWriteError(fmt.Errorf("store decisions: %w", err))
 	}
 	out, settled = make([]stored, n), make([]bool, n)
 	var i int64
@@ -147,7 +147,7 @@ func (s *Store) exposeMany(ctx context.Context, exposures []exposure) (out []sto
 		return nil
 	})
 	if err != nil {
-		return nil, nil, mapError(fmt.Errorf("store decisions: %w", err))
+		return nil, nil, mapWriteError(fmt.Errorf("store decisions: %w", err))
 	}
 	// Without a candidate there was nothing to insert: no valid row means nothing found, as
 	// StoreDecision would answer.

@@ -53,6 +53,40 @@ func mapError(err error) error {
 	return err
 }
 
+// mapWriteError is mapError for a statement that commits on its own, and for COMMIT. When it
+// failed after it may have reached the database and no answer came (the time ran out while
+// it ran, or the connection broke), it may or may not have been committed: that is
+// uss.ErrOutcomeUnknown, never the "unavailable, nothing was changed" of mapError. A refusal
+// by the database, or a failure before anything was sent (no connection, none free in the
+// pool before the deadline), changed nothing and maps as mapError says. Inside a transaction,
+// any failure before COMMIT rolls it back: those go through mapError.
+func mapWriteError(err error) error {
+	if err != nil && mayHaveCommitted(err) {
+		return fmt.Errorf("%w: %w", uss.ErrOutcomeUnknown, err)
+	}
+	return mapError(err)
+}
+
+func mayHaveCommitted(err error) bool {
+	var pgErr *pgconn.PgError
+	var connectErr *pgconn.ConnectError
+	switch {
+	case errors.As(err, &pgErr), errors.As(err, &connectErr), errors.Is(err, pgx.ErrNoRows), pgconn.SafeToRetry(err):
+		return false
+	case pgconn.Timeout(err):
+		// The context ended while the statement ran. (Ended before it was sent, pgconn says
+		// it is safe to retry.)
+		return true
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		// Waiting for a pooled connection; or the client left, which pgconn does not tell
+		// apart, and which nobody hears the answer to.
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed)
+}
+
 // refusedValue says in uss's words why PostgreSQL refused a value (SQLSTATE class 22).
 func refusedValue(code string) string {
 	switch code {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/uss/uss/internal/pgtest"
@@ -42,4 +45,44 @@ func TestRefusedValuesAreSaidInUSSWords(t *testing.T) {
 		require.NotContains(t, ia.Error(), pgErr.Message, tc.name)
 		require.ErrorAs(t, mapped, &pgErr, "%s: the database's error stays in the chain, for the log", tc.name)
 	}
+}
+
+// A write cut off while it ran may still commit, so it is never "unavailable, nothing was
+// changed": its outcome is unknown. One that never left uss (no free connection before the
+// deadline) changed nothing.
+func TestAWriteCutOffWhileItRanHasAnUnknownOutcome(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	pool, err := pgxpool.New(ctx, url+"&pool_max_conns=1")
+	require.NoError(t, err)
+	defer pool.Close()
+	store := postgres.NewStore(pool)
+	a := uss.Assignment{UserID: "u", CampaignKey: "c", VariationName: "A", Source: uss.SourceSet}
+	_, err = store.SetAssignment(ctx, 1, a)
+	require.NoError(t, err)
+
+	locker, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer locker.Close(ctx)
+	tx, err := locker.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx) //nolint:errcheck
+	_, err = tx.Exec(ctx, "SELECT 1 FROM assignments WHERE user_id = 'u' FOR UPDATE")
+	require.NoError(t, err)
+
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err = store.SetAssignment(short, 1, uss.Assignment{UserID: "u", CampaignKey: "c", VariationName: "B", Source: uss.SourceSet})
+	require.ErrorIs(t, err, uss.ErrOutcomeUnknown, "sent, then cut off: %v", err)
+	require.NotErrorIs(t, err, uss.ErrUnavailable)
+
+	held, err := pool.Acquire(ctx) // the only connection
+	require.NoError(t, err)
+	defer held.Release()
+	short, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	_, err = store.SetAssignment(short, 1, uss.Assignment{UserID: "v", CampaignKey: "c", VariationName: "B", Source: uss.SourceSet})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NotErrorIs(t, err, uss.ErrOutcomeUnknown, "never sent: nothing was changed")
 }

@@ -37,7 +37,7 @@ func (s *Store) RecordConversion(ctx context.Context, account uss.AccountID, c g
 	err = s.pool.QueryRow(ctx, recordConversionSQL, account, c.UserID, c.CampaignKey, c.VariationName,
 		c.Source, c.Goal, c.Revenue, c.Repeatable).Scan(&newGoal, &recorded)
 	if err != nil {
-		return false, false, mapError(fmt.Errorf("record conversion: %w", err))
+		return false, false, mapWriteError(fmt.Errorf("record conversion: %w", err))
 	}
 	return newGoal, recorded, nil
 }

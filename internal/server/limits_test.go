@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -67,4 +68,37 @@ func TestConnectionsAreCappedAndIdleOnesClosed(t *testing.T) {
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	_, err = rd.Peek(1)
 	require.ErrorIs(t, err, io.EOF, "an idle connection is closed after USS_IDLE_TIMEOUT")
+}
+
+// A pool whose every connection is in use is busy, not an outage: /readyz does not say the
+// database is unreachable (it used to, after waiting two seconds for a connection).
+func TestReadinessIsNotLostWhenThePoolIsMerelyExhausted(t *testing.T) {
+	t.Parallel()
+	s := serve(t, func(c *apitest.ConfigT) { c.DatabaseURL += "&pool_max_conns=2" })
+	defer func() {
+		s.stop()
+		require.NoError(t, <-s.served)
+	}()
+	ready := func() (int, string) {
+		resp, err := http.Get(s.base + "/readyz")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(body)
+	}
+	status, body := ready()
+	require.Equal(t, http.StatusOK, status, body)
+
+	ctx := context.Background()
+	pool := s.srv.Pool()
+	require.Equal(t, int32(2), pool.Config().MaxConns)
+	for range 2 {
+		conn, err := pool.Acquire(ctx)
+		require.NoError(t, err)
+		defer conn.Release()
+	}
+	status, body = ready()
+	require.NotContains(t, body, "unreachable")
+	require.Equal(t, http.StatusOK, status, body)
 }

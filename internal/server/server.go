@@ -125,9 +125,14 @@ func (s *Server) watch(task func(context.Context)) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // ready is the readiness check: the database answers and no migration is pending. Its errors
-// are shown to unauthenticated callers, so details go to the log only.
+// are shown to unauthenticated callers, so details go to the log only. A pool whose every
+// connection is in use is busy, not cut off: still ready (requests queue for a connection
+// within their timeout), so that load does not take every replica out of service at once.
 func (s *Server) ready(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
+	switch err := postgres.Ping(ctx, s.pool); {
+	case errors.Is(err, postgres.ErrPoolBusy):
+		s.logger.Debug("ready, busy: every pooled database connection is in use")
+	case err != nil:
 		s.logger.Warn("not ready: database unreachable", "error", err)
 		return errors.New("database unreachable")
 	}
