@@ -192,3 +192,24 @@ func TestOnlyTheNewestSettingsVersionsAreKept(t *testing.T) {
 		WHERE a.name = 'acme' AND campaign_key = 'c' AND variation_name = 'Control'`).Scan(&weight))
 	require.Equal(t, "50", weight, "the reports read the current version's weights")
 }
+
+// A server that starts loads every account's current settings (one file at a time).
+func TestAStartingServerLoadsEveryAccountsSettings(t *testing.T) {
+	t.Parallel()
+	a := apitest.Start(t)
+	keys := map[string]string{}
+	for _, account := range []string{"acme", "globex", "initech"} {
+		keys[account] = a.NewKey(t, account)
+		// An old version gives everyone Control, the current one Variation-1.
+		putSettings(t, a, keys[account], settingsJSON(campaignJSON(account+"-c", 100, [2]float64{100, 0}, "")))
+		putSettings(t, a, keys[account], settingsJSON(campaignJSON(account+"-c", 100, [2]float64{0, 100}, "")))
+	}
+	b := apitest.StartOn(t, a.DatabaseURL)
+	for account, key := range keys {
+		resp := b.Do(t, key, http.MethodPost, "/v1/variation", map[string]any{"campaignKey": account + "-c", "userId": "x", "dryRun": true})
+		require.Equal(t, http.StatusOK, resp.Status, "%s: %s", account, resp.Body)
+		var d struct{ VariationName string }
+		resp.Decode(t, &d)
+		require.Equal(t, "Variation-1", d.VariationName, account)
+	}
+}

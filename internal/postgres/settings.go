@@ -120,17 +120,23 @@ func (s *Store) CurrentSettings(ctx context.Context, account uss.AccountID) (set
 	return st, nil
 }
 
-// AllCurrentSettings returns every account's newest file.
-func (s *Store) AllCurrentSettings(ctx context.Context) ([]settings.Stored, error) {
+// EachCurrentSettings calls each with every account's newest file in turn, as the rows
+// arrive: only one file is in memory at a time, however many accounts there are.
+func (s *Store) EachCurrentSettings(ctx context.Context, each func(settings.Stored)) error {
 	rows, err := s.pool.Query(ctx, allCurrentSettingsSQL)
 	if err != nil {
-		return nil, mapError(fmt.Errorf("all current settings: %w", err))
+		return mapError(fmt.Errorf("all current settings: %w", err))
 	}
-	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settings.Stored, error) { return scanSettings(r) })
+	var st settings.Stored
+	_, err = pgx.ForEachRow(rows, []any{&st.Account, &st.Version, &st.Body, &st.CreatedAt}, func() error {
+		each(st)
+		st = settings.Stored{}
+		return nil
+	})
 	if err != nil {
-		return nil, mapError(fmt.Errorf("all current settings: %w", err))
+		return mapError(fmt.Errorf("all current settings: %w", err))
 	}
-	return all, nil
+	return nil
 }
 
 // CurrentSettingsVersions returns every account's newest version number: the cheap poll that

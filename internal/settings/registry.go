@@ -32,7 +32,8 @@ type Store interface {
 	SaveSettings(ctx context.Context, account uss.AccountID, body []byte, contents Contents, keep int) (Stored, error)
 	// CurrentSettings returns the account's newest version, or uss.ErrNotFound.
 	CurrentSettings(ctx context.Context, account uss.AccountID) (Stored, error)
-	AllCurrentSettings(ctx context.Context) ([]Stored, error)
+	// EachCurrentSettings calls each with every account's newest version, one at a time.
+	EachCurrentSettings(ctx context.Context, each func(Stored)) error
 	CurrentSettingsVersions(ctx context.Context) (map[uss.AccountID]int64, error)
 	// Listen calls changed for every version saved by any process until ctx is done, and
 	// connected after every (re)connection; lost gets each connection failure.
@@ -120,12 +121,9 @@ func (r *Registry) Get(ctx context.Context, account uss.AccountID) (Stored, erro
 // Load reads every account's current settings; the server calls it before serving, and the
 // watcher again until it succeeds.
 func (r *Registry) Load(ctx context.Context) error {
-	all, err := r.store.AllCurrentSettings(ctx)
-	if err != nil {
+	// One file at a time: a process holds every account's parsed settings, not every file.
+	if err := r.store.EachCurrentSettings(ctx, r.install); err != nil {
 		return fmt.Errorf("load settings: %w", err)
-	}
-	for _, st := range all {
-		r.install(st)
 	}
 	r.loaded.Store(true)
 	return nil
