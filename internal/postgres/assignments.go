@@ -65,11 +65,17 @@ RETURNING account_id, ` + assignmentColumns
 const deleteAssignmentSQL = `
 DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3`
 
+// eraseUserSQL removes a user's rows from every table in one statement: GrowthBook entries
+// are matched by attribute value, whatever the attribute (id, deviceId, ...).
 const eraseUserSQL = `
 WITH a AS (DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 RETURNING 1),
      c AS (DELETE FROM conversions WHERE account_id = $1 AND user_id = $2 RETURNING 1),
-     p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 RETURNING 1)
-SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c), (SELECT count(*) FROM p)`
+     p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 RETURNING 1),
+     f AS (DELETE FROM vwo_fme_records WHERE account_id = $1 AND user_id = $2 RETURNING 1),
+     g AS (DELETE FROM growthbook_assignments WHERE account_id = $1 AND attribute_value = $2 RETURNING 1),
+     o AS (DELETE FROM optimizely_decisions WHERE account_id = $1 AND user_id = $2 RETURNING 1)
+SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c), (SELECT count(*) FROM p),
+       (SELECT count(*) FROM f), (SELECT count(*) FROM g), (SELECT count(*) FROM o)`
 
 func scanAssignment(row pgx.Row) (uss.Assignment, error) {
 	var a uss.Assignment
@@ -204,7 +210,9 @@ func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key
 // EraseUser removes everything of one user in one statement, so an erasure is all or nothing.
 func (s *Store) EraseUser(ctx context.Context, account uss.AccountID, userID string) (uss.Erased, error) {
 	var e uss.Erased
-	if err := s.pool.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues); err != nil {
+	err := s.pool.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues,
+		&e.VWOFMERecords, &e.GrowthBookAssignments, &e.OptimizelyDecisions)
+	if err != nil {
 		return uss.Erased{}, mapError(fmt.Errorf("erase user: %w", err))
 	}
 	return e, nil

@@ -19,12 +19,15 @@ import (
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/groupcommit"
+	"github.com/uss/uss/internal/growthbook"
 	httpapi "github.com/uss/uss/internal/http"
 	"github.com/uss/uss/internal/metrics"
+	"github.com/uss/uss/internal/optimizely"
 	"github.com/uss/uss/internal/postgres"
 	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/settings"
 	"github.com/uss/uss/internal/uss"
+	"github.com/uss/uss/internal/vwofme"
 )
 
 // Server is one uss process.
@@ -92,6 +95,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	decisions := decision.NewService(writes, s.registry)
 	s.handler = httpapi.New(httpapi.Deps{
 		Storage:           uss.NewService(writes),
+		VWOFME:            vwofme.NewService(store),
+		GrowthBook:        growthbook.NewService(store),
+		Optimizely:        optimizely.NewService(store),
 		Settings:          s.registry,
 		Decisions:         decisions,
 		Goals:             goals.NewService(decisions, store),
