@@ -365,3 +365,27 @@ func TestGetAllAssignmentsReadsSeveralAttributesInOneCall(t *testing.T) {
 	require.Nil(t, doc, "nothing stored is a nil document, not an error")
 	require.Zero(t, log.len())
 }
+
+// TestTheSameRaceLosesAnExperimentInAStoreThatReplacesDocuments: the control of the race
+// test above. With GrowthBook's own in-memory service, which saves a document by replacing
+// it, the same interleaving loses one of the two experiments every time.
+func TestTheSameRaceLosesAnExperimentInAStoreThatReplacesDocuments(t *testing.T) {
+	t.Parallel()
+	const users = 20
+	memory := growthbook.NewInMemoryStickyBucketService()
+	both := newBarrier()
+	even := features(t, 0.5, 0.5)
+	a := sdk(t, even, rendezvous{StickyBucketService: memory, barrier: both})
+	b := sdk(t, even, rendezvous{StickyBucketService: memory, barrier: both})
+	for i := range users {
+		u := fmt.Sprint("racer-", i)
+		var wg sync.WaitGroup
+		wg.Go(func() { eval(t, a, "checkout-button", u) })
+		wg.Go(func() { eval(t, b, "pricing-page", u) })
+		wg.Wait()
+		require.Len(t, both.take(), 2)
+		doc, err := memory.GetAssignments("id", u)
+		require.NoError(t, err)
+		require.Len(t, doc.Assignments, 1, "the later save replaced the document: one experiment is lost")
+	}
+}

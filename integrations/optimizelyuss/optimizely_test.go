@@ -345,3 +345,44 @@ func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredVariation(t *testing.
 	require.Len(t, stored(t, s, apiKey, controls[0]), 2)
 	require.Equal(t, 4, logB.len(), "no other error")
 }
+
+// replacingProfiles keeps profiles the way the SDK's interface invites: Save replaces the
+// user's profile.
+type replacingProfiles struct {
+	mu       sync.Mutex
+	profiles map[string]map[decision.UserDecisionKey]string
+}
+
+func (r *replacingProfiles) Lookup(userID string) decision.UserProfile {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return decision.UserProfile{ID: userID, ExperimentBucketMap: maps.Clone(r.profiles[userID])}
+}
+
+func (r *replacingProfiles) Save(p decision.UserProfile) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.profiles[p.ID] = maps.Clone(p.ExperimentBucketMap)
+}
+
+// TestTheSameRaceLosesAnExperimentInAStoreThatReplacesProfiles: the control of the race
+// test above. With a store whose save replaces the profile, the same interleaving loses one
+// of the two experiments every time.
+func TestTheSameRaceLosesAnExperimentInAStoreThatReplacesProfiles(t *testing.T) {
+	t.Parallel()
+	const users = 20
+	store := &replacingProfiles{profiles: map[string]map[decision.UserDecisionKey]string{}}
+	both := newBarrier()
+	even := datafile(t, 5000)
+	a := sdk(t, even, rendezvous{UserProfileService: store, barrier: both})
+	b := sdk(t, even, rendezvous{UserProfileService: store, barrier: both})
+	for i := range users {
+		u := fmt.Sprint("racer-", i)
+		var wg sync.WaitGroup
+		wg.Go(func() { activate(t, a, "checkout_test", u) })
+		wg.Go(func() { activate(t, b, "pricing_test", u) })
+		wg.Wait()
+		require.Len(t, both.take(), 2)
+		require.Len(t, store.Lookup(u).ExperimentBucketMap, 1, "the later save replaced the profile: one experiment is lost")
+	}
+}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,7 +27,16 @@ func (s *Store) VWOFMERecord(ctx context.Context, account uss.AccountID, key vwo
 	if err := s.pool.QueryRow(ctx, getVWOFMERecordSQL, account, key.UserID, key.FeatureKey).Scan(&record); err != nil {
 		return nil, mapError(fmt.Errorf("get vwo fme record: %w", err))
 	}
-	return record, nil
+	return compact(record)
+}
+
+// compact drops the spaces PostgreSQL writes in jsonb's text after colons and commas.
+func compact(record []byte) (json.RawMessage, error) {
+	var b bytes.Buffer
+	if err := json.Compact(&b, record); err != nil {
+		return nil, fmt.Errorf("vwo fme record: %w", err)
+	}
+	return b.Bytes(), nil
 }
 
 // SaveVWOFMERecord replaces one FME record and returns it as stored.
@@ -36,5 +46,5 @@ func (s *Store) SaveVWOFMERecord(ctx context.Context, account uss.AccountID, r v
 	if err != nil {
 		return nil, mapError(fmt.Errorf("save vwo fme record: %w", err))
 	}
-	return record, nil
+	return compact(record)
 }
