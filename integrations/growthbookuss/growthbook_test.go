@@ -11,13 +11,13 @@ import (
 	"net/url"
 	"sync"
 	"testing"
-	"time"
 
 	growthbook "github.com/growthbook/growthbook-golang"
 	"github.com/stretchr/testify/require"
 
 	"github.com/uss/uss/client"
 	"github.com/uss/uss/integrations/growthbookuss"
+	"github.com/uss/uss/integrations/internal/adaptertest"
 	"github.com/uss/uss/internal/apitest"
 )
 
@@ -89,41 +89,12 @@ func usersWith(t testing.TB, featuresJSON, value string, n int) []string {
 	return users
 }
 
-type errorLog struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (l *errorLog) handle(err error) {
-	l.mu.Lock()
-	l.errs = append(l.errs, err)
-	l.mu.Unlock()
-}
-
-func (l *errorLog) count(target error) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, err := range l.errs {
-		if errors.Is(err, target) {
-			n++
-		}
-	}
-	return n
-}
-
-func (l *errorLog) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.errs)
-}
-
-func newStorage(t testing.TB, baseURL, apiKey string, opts ...growthbookuss.Option) (*growthbookuss.Storage, *errorLog) {
+func newStorage(t testing.TB, baseURL, apiKey string, opts ...growthbookuss.Option) (*growthbookuss.Storage, *adaptertest.ErrorLog) {
 	t.Helper()
 	c, err := client.New(baseURL, apiKey)
 	require.NoError(t, err)
-	log := &errorLog{}
-	return growthbookuss.New(c, append([]growthbookuss.Option{growthbookuss.WithErrorHandler(log.handle)}, opts...)...), log
+	log := &adaptertest.ErrorLog{}
+	return growthbookuss.New(c, append([]growthbookuss.Option{growthbookuss.WithErrorHandler(log.Handle)}, opts...)...), log
 }
 
 // stored reads a user's document straight from uss's API, not through the adapter.
@@ -189,58 +160,22 @@ func TestFirstDecisionIsStoredAndAnotherServerKeepsItAfterTheWeightsChange(t *te
 	require.Len(t, doc, 2)
 	require.Equal(t, "control", doc["checkout-exp__0"])
 	require.Contains(t, []string{"a", "b"}, doc["pricing-exp__0"])
-	require.Zero(t, logA.len())
-	require.Zero(t, logB.len())
+	require.Zero(t, logA.Len())
+	require.Zero(t, logB.Len())
 }
 
-// rendezvous holds each save until the other instance's save for the same user arrives, so
-// both saves carry documents merged from reads made before either save: the race in which
-// a store that replaces documents loses one experiment.
+// rendezvous holds each save until the other instance's save arrives (see
+// adaptertest.Barrier).
 type rendezvous struct {
 	growthbook.StickyBucketService
-	*barrier
+	*adaptertest.Barrier[map[string]string]
 }
 
 func (r rendezvous) SaveAssignments(doc *growthbook.StickyBucketAssignmentDoc) error {
-	if err := r.await(doc.Assignments); err != nil {
-		return err
-	}
-	return r.StickyBucketService.SaveAssignments(doc)
-}
-
-// barrier lets two saves go on together once both have arrived, and keeps what they carried.
-type barrier struct {
-	mu      sync.Mutex
-	release chan struct{}
-	saved   []map[string]string
-}
-
-func newBarrier() *barrier { return &barrier{release: make(chan struct{})} }
-
-func (b *barrier) await(assignments map[string]string) error {
-	b.mu.Lock()
-	b.saved = append(b.saved, maps.Clone(assignments))
-	release := b.release
-	if len(b.saved)%2 == 0 {
-		close(release)
-		b.release = make(chan struct{})
-	}
-	b.mu.Unlock()
-	select {
-	case <-release:
-		return nil
-	case <-time.After(5 * time.Second):
+	if !r.Await(maps.Clone(doc.Assignments)) {
 		return errors.New("the other instance's save did not come")
 	}
-}
-
-// take returns what the saves so far carried, and forgets it.
-func (b *barrier) take() []map[string]string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	saved := b.saved
-	b.saved = nil
-	return saved
+	return r.StickyBucketService.SaveAssignments(doc)
 }
 
 // TestTwoInstancesAddingDifferentExperimentsForOneUserAtOnceKeepBoth: two SDK instances
@@ -256,9 +191,9 @@ func TestTwoInstancesAddingDifferentExperimentsForOneUserAtOnceKeepBoth(t *testi
 	even := features(t, 0.5, 0.5)
 	storeA, logA := newStorage(t, s.URL, apiKey)
 	storeB, logB := newStorage(t, s2.URL, apiKey)
-	both := newBarrier()
-	a := sdk(t, even, rendezvous{StickyBucketService: storeA, barrier: both})
-	b := sdk(t, even, rendezvous{StickyBucketService: storeB, barrier: both})
+	both := adaptertest.NewBarrier[map[string]string]()
+	a := sdk(t, even, rendezvous{StickyBucketService: storeA, Barrier: both})
+	b := sdk(t, even, rendezvous{StickyBucketService: storeB, Barrier: both})
 
 	for i := range users {
 		u := fmt.Sprint("racer-", i)
@@ -267,7 +202,7 @@ func TestTwoInstancesAddingDifferentExperimentsForOneUserAtOnceKeepBoth(t *testi
 		wg.Go(func() { checkout, _ = eval(t, a, "checkout-button", u) })
 		wg.Go(func() { pricing, _ = eval(t, b, "pricing-page", u) })
 		wg.Wait()
-		saved := both.take()
+		saved := both.Take()
 		require.Len(t, saved, 2)
 		require.Len(t, saved[0], 1, "each save carries only its own experiment: the race happened")
 		require.Len(t, saved[1], 1)
@@ -277,8 +212,8 @@ func TestTwoInstancesAddingDifferentExperimentsForOneUserAtOnceKeepBoth(t *testi
 		require.Equal(t, map[string]string{"blue": "control", "green": "treatment"}[checkout], doc["checkout-exp__0"])
 		require.Equal(t, map[string]string{"old": "a", "new": "b"}[pricing], doc["pricing-exp__0"])
 	}
-	require.Zero(t, logA.len())
-	require.Zero(t, logB.len())
+	require.Zero(t, logA.Len())
+	require.Zero(t, logB.Len())
 }
 
 func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredAssignment(t *testing.T) {
@@ -304,8 +239,8 @@ func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredAssignment(t *testing
 	// uss unreachable: the SDK still decides, as if nothing were stored, and saves nothing.
 	v, _ := eval(t, b, "checkout-button", controls[0])
 	require.Equal(t, "green", v)
-	require.Equal(t, 2, logB.count(client.ErrUnavailable), "its read, and the read it merges into, failed")
-	require.Zero(t, logB.count(growthbookuss.ErrWriteSkipped), "so the SDK did not try to save")
+	require.Equal(t, 2, logB.Count(client.ErrUnavailable), "its read, and the read it merges into, failed")
+	require.Zero(t, logB.Count(growthbookuss.ErrWriteSkipped), "so the SDK did not try to save")
 
 	// uss answers again when the SDK merges and saves: the save would replace the stored
 	// variation with one decided without it, and is dropped.
@@ -316,8 +251,8 @@ func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredAssignment(t *testing
 	c := sdk(t, allToTreatment, flaky)
 	v, _ = eval(t, c, "checkout-button", controls[1])
 	require.Equal(t, "green", v)
-	require.Equal(t, 1, logC.count(client.ErrUnavailable))
-	require.Equal(t, 1, logC.count(growthbookuss.ErrWriteSkipped))
+	require.Equal(t, 1, logC.Count(client.ErrUnavailable))
+	require.Equal(t, 1, logC.Count(growthbookuss.ErrWriteSkipped))
 	for _, u := range controls {
 		require.Equal(t, map[string]string{"checkout-exp__0": "control"}, stored(t, s, apiKey, u), "%s keeps the stored variation", u)
 	}
@@ -325,7 +260,7 @@ func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredAssignment(t *testing
 	// replaced.
 	_, _ = eval(t, c, "pricing-page", controls[1])
 	require.Len(t, stored(t, s, apiKey, controls[1]), 2)
-	require.Equal(t, 2, logC.len(), "no other error")
+	require.Equal(t, 2, logC.Len(), "no other error")
 }
 
 // failFirstRead cuts uss for the first read only, as a short outage would.
@@ -363,7 +298,7 @@ func TestGetAllAssignmentsReadsSeveralAttributesInOneCall(t *testing.T) {
 	doc, err := storage.GetAssignments("company", "c")
 	require.NoError(t, err)
 	require.Nil(t, doc, "nothing stored is a nil document, not an error")
-	require.Zero(t, log.len())
+	require.Zero(t, log.Len())
 }
 
 // TestTheSameRaceLosesAnExperimentInAStoreThatReplacesDocuments: the control of the race
@@ -373,17 +308,17 @@ func TestTheSameRaceLosesAnExperimentInAStoreThatReplacesDocuments(t *testing.T)
 	t.Parallel()
 	const users = 20
 	memory := growthbook.NewInMemoryStickyBucketService()
-	both := newBarrier()
+	both := adaptertest.NewBarrier[map[string]string]()
 	even := features(t, 0.5, 0.5)
-	a := sdk(t, even, rendezvous{StickyBucketService: memory, barrier: both})
-	b := sdk(t, even, rendezvous{StickyBucketService: memory, barrier: both})
+	a := sdk(t, even, rendezvous{StickyBucketService: memory, Barrier: both})
+	b := sdk(t, even, rendezvous{StickyBucketService: memory, Barrier: both})
 	for i := range users {
 		u := fmt.Sprint("racer-", i)
 		var wg sync.WaitGroup
 		wg.Go(func() { eval(t, a, "checkout-button", u) })
 		wg.Go(func() { eval(t, b, "pricing-page", u) })
 		wg.Wait()
-		require.Len(t, both.take(), 2)
+		require.Len(t, both.Take(), 2)
 		doc, err := memory.GetAssignments("id", u)
 		require.NoError(t, err)
 		require.Len(t, doc.Assignments, 1, "the later save replaced the document: one experiment is lost")

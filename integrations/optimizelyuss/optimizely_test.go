@@ -2,7 +2,6 @@ package optimizelyuss_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"sync"
 	"testing"
-	"time"
 
 	optly "github.com/optimizely/go-sdk/v2/pkg/client"
 	"github.com/optimizely/go-sdk/v2/pkg/config"
@@ -21,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/uss/uss/client"
+	"github.com/uss/uss/integrations/internal/adaptertest"
 	"github.com/uss/uss/integrations/optimizelyuss"
 	"github.com/uss/uss/internal/apitest"
 )
@@ -122,41 +121,12 @@ func usersIn(t testing.TB, datafileJSON []byte, variation string, n int) []strin
 	return users
 }
 
-type errorLog struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (l *errorLog) handle(err error) {
-	l.mu.Lock()
-	l.errs = append(l.errs, err)
-	l.mu.Unlock()
-}
-
-func (l *errorLog) count(target error) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, err := range l.errs {
-		if errors.Is(err, target) {
-			n++
-		}
-	}
-	return n
-}
-
-func (l *errorLog) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.errs)
-}
-
-func newStorage(t testing.TB, baseURL, apiKey string, opts ...optimizelyuss.Option) (*optimizelyuss.Storage, *errorLog) {
+func newStorage(t testing.TB, baseURL, apiKey string, opts ...optimizelyuss.Option) (*optimizelyuss.Storage, *adaptertest.ErrorLog) {
 	t.Helper()
 	c, err := client.New(baseURL, apiKey)
 	require.NoError(t, err)
-	log := &errorLog{}
-	return optimizelyuss.New(c, append([]optimizelyuss.Option{optimizelyuss.WithErrorHandler(log.handle)}, opts...)...), log
+	log := &adaptertest.ErrorLog{}
+	return optimizelyuss.New(c, append([]optimizelyuss.Option{optimizelyuss.WithErrorHandler(log.Handle)}, opts...)...), log
 }
 
 // stored reads a user's profile straight from uss's API, as Optimizely Agent would: variation
@@ -221,56 +191,21 @@ func TestFirstDecisionIsStoredAndAnotherServerKeepsItAfterTheAllocationChanges(t
 	profile := stored(t, s, apiKey, controls[0])
 	require.Equal(t, controlID, profile[checkoutID])
 	require.Equal(t, map[string]string{"old": "3003", "new": "3004"}[pricing], profile[pricingID])
-	require.Zero(t, logA.len())
-	require.Zero(t, logB.len())
+	require.Zero(t, logA.Len())
+	require.Zero(t, logB.Len())
 }
 
-// rendezvous holds each save until the other instance's save arrives, so both carry
-// profiles looked up before either save: the race in which a store that replaces profiles
-// loses one experiment.
+// rendezvous holds each save until the other instance's save arrives (see
+// adaptertest.Barrier).
 type rendezvous struct {
 	decision.UserProfileService
-	*barrier
+	*adaptertest.Barrier[map[decision.UserDecisionKey]string]
 }
 
 func (r rendezvous) Save(p decision.UserProfile) {
-	if r.await(p.ExperimentBucketMap) {
+	if r.Await(maps.Clone(p.ExperimentBucketMap)) {
 		r.UserProfileService.Save(p)
 	}
-}
-
-// barrier lets two saves go on together once both have arrived, and keeps what they carried.
-type barrier struct {
-	mu      sync.Mutex
-	release chan struct{}
-	saved   []map[decision.UserDecisionKey]string
-}
-
-func newBarrier() *barrier { return &barrier{release: make(chan struct{})} }
-
-func (b *barrier) await(m map[decision.UserDecisionKey]string) bool {
-	b.mu.Lock()
-	b.saved = append(b.saved, maps.Clone(m))
-	release := b.release
-	if len(b.saved)%2 == 0 {
-		close(release)
-		b.release = make(chan struct{})
-	}
-	b.mu.Unlock()
-	select {
-	case <-release:
-		return true
-	case <-time.After(5 * time.Second):
-		return false
-	}
-}
-
-func (b *barrier) take() []map[decision.UserDecisionKey]string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	saved := b.saved
-	b.saved = nil
-	return saved
 }
 
 // TestTwoInstancesAddingDifferentExperimentsForOneUserAtOnceKeepBoth: two SDK instances
@@ -286,9 +221,9 @@ func TestTwoInstancesAddingDifferentExperimentsForOneUserAtOnceKeepBoth(t *testi
 	even := datafile(t, 5000)
 	storeA, logA := newStorage(t, s.URL, apiKey)
 	storeB, logB := newStorage(t, s2.URL, apiKey)
-	both := newBarrier()
-	a := sdk(t, even, rendezvous{UserProfileService: storeA, barrier: both})
-	b := sdk(t, even, rendezvous{UserProfileService: storeB, barrier: both})
+	both := adaptertest.NewBarrier[map[decision.UserDecisionKey]string]()
+	a := sdk(t, even, rendezvous{UserProfileService: storeA, Barrier: both})
+	b := sdk(t, even, rendezvous{UserProfileService: storeB, Barrier: both})
 	ids := map[string]string{"control": controlID, "treatment": treatmentID, "old": "3003", "new": "3004"}
 
 	for i := range users {
@@ -298,14 +233,14 @@ func TestTwoInstancesAddingDifferentExperimentsForOneUserAtOnceKeepBoth(t *testi
 		wg.Go(func() { checkout = activate(t, a, "checkout_test", u) })
 		wg.Go(func() { pricing = activate(t, b, "pricing_test", u) })
 		wg.Wait()
-		saved := both.take()
+		saved := both.Take()
 		require.Len(t, saved, 2)
 		require.Len(t, saved[0], 1, "each save carries only its own experiment: the race happened")
 		require.Len(t, saved[1], 1)
 		require.Equal(t, map[string]string{checkoutID: ids[checkout], pricingID: ids[pricing]}, stored(t, s, apiKey, u), u)
 	}
-	require.Zero(t, logA.len())
-	require.Zero(t, logB.len())
+	require.Zero(t, logA.Len())
+	require.Zero(t, logB.Len())
 }
 
 func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredVariation(t *testing.T) {
@@ -331,8 +266,8 @@ func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredVariation(t *testing.
 	require.Equal(t, "treatment", activate(t, b, "checkout_test", controls[0]))
 	user := b.CreateUserContext(controls[1], nil)
 	require.Equal(t, "treatment", user.Decide("checkout_flag", nil).VariationKey)
-	require.Equal(t, 2, logB.count(client.ErrUnavailable))
-	require.Equal(t, 2, logB.count(optimizelyuss.ErrWriteSkipped))
+	require.Equal(t, 2, logB.Count(client.ErrUnavailable))
+	require.Equal(t, 2, logB.Count(optimizelyuss.ErrWriteSkipped))
 
 	// Once uss answers, the stored variation is back, and an experiment the profile does not
 	// hold is added: it replaces nothing.
@@ -343,7 +278,7 @@ func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredVariation(t *testing.
 	}
 	activate(t, b, "pricing_test", controls[0])
 	require.Len(t, stored(t, s, apiKey, controls[0]), 2)
-	require.Equal(t, 4, logB.len(), "no other error")
+	require.Equal(t, 4, logB.Len(), "no other error")
 }
 
 // replacingProfiles keeps profiles the way the SDK's interface invites: Save replaces the
@@ -372,17 +307,17 @@ func TestTheSameRaceLosesAnExperimentInAStoreThatReplacesProfiles(t *testing.T) 
 	t.Parallel()
 	const users = 20
 	store := &replacingProfiles{profiles: map[string]map[decision.UserDecisionKey]string{}}
-	both := newBarrier()
+	both := adaptertest.NewBarrier[map[decision.UserDecisionKey]string]()
 	even := datafile(t, 5000)
-	a := sdk(t, even, rendezvous{UserProfileService: store, barrier: both})
-	b := sdk(t, even, rendezvous{UserProfileService: store, barrier: both})
+	a := sdk(t, even, rendezvous{UserProfileService: store, Barrier: both})
+	b := sdk(t, even, rendezvous{UserProfileService: store, Barrier: both})
 	for i := range users {
 		u := fmt.Sprint("racer-", i)
 		var wg sync.WaitGroup
 		wg.Go(func() { activate(t, a, "checkout_test", u) })
 		wg.Go(func() { activate(t, b, "pricing_test", u) })
 		wg.Wait()
-		require.Len(t, both.take(), 2)
+		require.Len(t, both.Take(), 2)
 		require.Len(t, store.Lookup(u).ExperimentBucketMap, 1, "the later save replaced the profile: one experiment is lost")
 	}
 }

@@ -2,7 +2,6 @@ package vwofmeuss_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,13 +9,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	wingify "github.com/wingify/wingify-fme-go-sdk"
 	"github.com/wingify/wingify-fme-go-sdk/pkg/packages/storage"
 
 	"github.com/uss/uss/client"
+	"github.com/uss/uss/integrations/internal/adaptertest"
 	"github.com/uss/uss/integrations/vwofmeuss"
 	"github.com/uss/uss/internal/apitest"
 )
@@ -160,48 +159,12 @@ func usersWith(t testing.TB, c *wingify.WingifyClient, value int64, n int) []str
 	return users
 }
 
-// errorLog collects what an adapter reports to its error handler.
-type errorLog struct {
-	mu   sync.Mutex
-	errs []error
-	// then runs after an error is recorded (nil: nothing).
-	then func(error)
-}
-
-func (l *errorLog) handle(err error) {
-	l.mu.Lock()
-	l.errs = append(l.errs, err)
-	then := l.then
-	l.mu.Unlock()
-	if then != nil {
-		then(err)
-	}
-}
-
-func (l *errorLog) count(target error) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, err := range l.errs {
-		if errors.Is(err, target) {
-			n++
-		}
-	}
-	return n
-}
-
-func (l *errorLog) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.errs)
-}
-
-func newStorage(t testing.TB, baseURL, apiKey string, opts ...vwofmeuss.Option) (*vwofmeuss.Storage, *errorLog) {
+func newStorage(t testing.TB, baseURL, apiKey string, opts ...vwofmeuss.Option) (*vwofmeuss.Storage, *adaptertest.ErrorLog) {
 	t.Helper()
 	c, err := client.New(baseURL, apiKey)
 	require.NoError(t, err)
-	log := &errorLog{}
-	return vwofmeuss.New(c, append([]vwofmeuss.Option{vwofmeuss.WithErrorHandler(log.handle)}, opts...)...), log
+	log := &adaptertest.ErrorLog{}
+	return vwofmeuss.New(c, append([]vwofmeuss.Option{vwofmeuss.WithErrorHandler(log.Handle)}, opts...)...), log
 }
 
 // stored reads a record straight from uss's API, not through the adapter.
@@ -232,18 +195,4 @@ func (c *counting) Get(featureKey, userID string) (interface{}, error) {
 func (c *counting) Set(data map[string]interface{}) error {
 	c.sets.Add(1)
 	return c.Connector.Set(data)
-}
-
-// fakeClock is a settable clock for the failed-read memory.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
 }

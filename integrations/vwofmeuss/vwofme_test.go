@@ -75,8 +75,8 @@ func TestFirstDecisionIsStoredAndAnotherServerKeepsItAfterTheSplitChanges(t *tes
 	r, ok := stored(t, s, apiKey, feature, "newcomer")
 	require.True(t, ok)
 	require.Equal(t, record("newcomer", 2), r, "a new user gets today's split, stored")
-	require.Zero(t, logA.len())
-	require.Zero(t, logB.len())
+	require.Zero(t, logA.Len())
+	require.Zero(t, logB.Len())
 }
 
 func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredRecord(t *testing.T) {
@@ -103,30 +103,27 @@ func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredRecord(t *testing.T) 
 	}
 
 	proxy.Break()
-	clock := newFakeClock()
-	storeB, logB := newStorage(t, viaProxy, apiKey, vwofmeuss.WithClock(clock.now))
+	storeB, logB := newStorage(t, viaProxy, apiKey)
 	use(t, storeB)
 	b := allToVariation
 
 	// uss unreachable: the SDK still decides, as if nothing were stored, and writes nothing.
 	require.Equal(t, int64(11), variable(t, b, defaults[0]))
 	require.Equal(t, int64(11), variable(t, b, "newcomer"))
-	require.Equal(t, 2, logB.count(client.ErrUnavailable), "one failed read per decision")
-	require.Equal(t, 2, logB.count(vwofmeuss.ErrWriteSkipped), "and its save dropped")
+	require.Equal(t, 2, logB.Count(client.ErrUnavailable), "one failed read per decision")
+	require.Equal(t, 2, logB.Count(vwofmeuss.ErrWriteSkipped), "and its save dropped")
 
 	// uss answers again between the failed read and the SDK's save: the save, carrying a
 	// variation decided without the stored one, is still dropped.
 	var restore sync.Once
-	logB.mu.Lock()
-	logB.then = func(err error) {
+	logB.Then(func(err error) {
 		if errors.Is(err, client.ErrUnavailable) {
 			restore.Do(proxy.Restore)
 		}
-	}
-	logB.mu.Unlock()
+	})
 	require.Equal(t, int64(11), variable(t, b, defaults[1]))
-	require.Equal(t, 3, logB.count(client.ErrUnavailable))
-	require.Equal(t, 3, logB.count(vwofmeuss.ErrWriteSkipped))
+	require.Equal(t, 3, logB.Count(client.ErrUnavailable))
+	require.Equal(t, 3, logB.Count(vwofmeuss.ErrWriteSkipped))
 	requireStillDefault()
 	_, ok := stored(t, s, apiKey, feature, "newcomer")
 	require.False(t, ok)
@@ -141,7 +138,7 @@ func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredRecord(t *testing.T) 
 	r, ok := stored(t, s, apiKey, feature, "newcomer")
 	require.True(t, ok)
 	require.Equal(t, record("newcomer", 2), r)
-	require.Equal(t, 3, logB.count(client.ErrUnavailable))
-	require.Equal(t, 3, logB.count(vwofmeuss.ErrWriteSkipped))
-	require.Equal(t, 6, logB.len(), "no other error")
+	require.Equal(t, 3, logB.Count(client.ErrUnavailable))
+	require.Equal(t, 3, logB.Count(vwofmeuss.ErrWriteSkipped))
+	require.Equal(t, 6, logB.Len(), "no other error")
 }
