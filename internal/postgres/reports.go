@@ -96,3 +96,40 @@ func (s *Store) CampaignReport(ctx context.Context, account uss.AccountID, campa
 	}
 	return r, nil
 }
+
+// Every campaign of the account with a row in report_variation_users (assignments or the
+// current settings' variations) or in conversions, with its users and the sample-ratio
+// verdict of report_sample_ratio.
+const campaignSummariesSQL = `
+WITH users AS (
+    SELECT campaign_key, sum(users)::bigint AS users
+    FROM report_variation_users
+    WHERE account_id = $1
+    GROUP BY campaign_key
+), campaigns AS (
+    SELECT campaign_key FROM users
+    UNION
+    SELECT DISTINCT campaign_key FROM conversions WHERE account_id = $1
+)
+SELECT c.campaign_key, coalesce(u.users, 0), coalesce(s.mismatch, false)
+FROM campaigns c
+LEFT JOIN users u USING (campaign_key)
+LEFT JOIN report_sample_ratio s ON s.account_id = $1 AND s.campaign_key = c.campaign_key
+ORDER BY c.campaign_key`
+
+// CampaignSummaries implements reports.Store.
+func (s *Store) CampaignSummaries(ctx context.Context, account uss.AccountID) ([]reports.Summary, error) {
+	rows, err := s.pool.Query(ctx, campaignSummariesSQL, account)
+	if err != nil {
+		return nil, mapError(fmt.Errorf("campaign summaries: %w", err))
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (reports.Summary, error) {
+		var sm reports.Summary
+		err := row.Scan(&sm.CampaignKey, &sm.Users, &sm.Mismatch)
+		return sm, err
+	})
+	if err != nil {
+		return nil, mapError(fmt.Errorf("campaign summaries: %w", err))
+	}
+	return list, nil
+}
