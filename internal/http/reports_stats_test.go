@@ -24,11 +24,13 @@ const pricingSettings = `{"sdkKey": "k", "accountId": 1, "version": 1, "campaign
                   {"id": 2, "name": "Blue", "weight": 40, "changes": {}},
                   {"id": 3, "name": "Green", "weight": 20, "changes": {}}]},
   {"id": 8, "key": "paused-test", "name": "Paused", "status": "PAUSED", "type": "VISUAL_AB", "percentTraffic": 100,
-   "goals": [], "variations": [{"id": 1, "name": "Control", "weight": 100, "changes": {}}]}]}`
+   "goals": [], "variations": [{"id": 1, "name": "Control", "weight": 50, "changes": {}},
+                               {"id": 2, "name": "Variation-1", "weight": 50, "changes": {}}]}]}`
 
 // seedPricing uploads pricingSettings for the account and writes, through SQL: Original
 // 1000 users (100 signed up; 4 purchases of 9.95), Blue 1000 users (130 signed up), Green 500
-// users (none signed up); and "legacy", a campaign only stored rows know, with users in "B"
+// users (none signed up); "paused-test" 600 Control and 400 Variation-1 users at 50/50, a
+// sample-ratio mismatch; and "legacy", a campaign only stored rows know, with users in "B"
 // and "control".
 func seedPricing(t *testing.T, s *apitest.Server, key, accountName string) {
 	t.Helper()
@@ -47,6 +49,9 @@ func seedPricing(t *testing.T, s *apitest.Server, key, accountName string) {
 		 FROM (VALUES ('Original', 100), ('Blue', 130)) v(name, n), generate_series(1, v.n) i`,
 		`INSERT INTO conversions (account_id, user_id, campaign_key, variation_name, goal_identifier, revenue)
 		 SELECT $1, 'Original-' || i, 'pricing', 'Original', 'purchase', 9.95 FROM generate_series(1, 4) i`,
+		`INSERT INTO assignments (account_id, user_id, campaign_key, variation_name, source)
+		 SELECT $1, 'p-' || i, 'paused-test', CASE WHEN i <= 600 THEN 'Control' ELSE 'Variation-1' END, 'bucketed'
+		 FROM generate_series(1, 1000) i`,
 		`INSERT INTO assignments (account_id, user_id, campaign_key, variation_name, source)
 		 SELECT $1, 'l-' || i, 'legacy', CASE WHEN i <= 3 THEN 'B' ELSE 'control' END, 'set' FROM generate_series(1, 5) i`,
 	} {

@@ -17,8 +17,10 @@ import (
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/metrics"
+	"github.com/uss/uss/internal/reportpages"
 	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/settings"
+	"github.com/uss/uss/internal/uisession"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -30,6 +32,8 @@ type Deps struct {
 	Goals     *goals.Service
 	Reports   *reports.Service
 	Keys      *apikey.Resolver
+	// Sessions sign people in to the report pages.
+	Sessions *uisession.Service
 	// Ready reports whether the server can serve (database reachable and migrated).
 	Ready   func(context.Context) error
 	Metrics *metrics.Metrics
@@ -93,6 +97,9 @@ func New(d Deps) *echo.Echo {
 	v1.add(http.MethodPost, "/variation", decisions.variation)
 	v1.add(http.MethodPost, "/track", trackHandlers{svc: d.Goals}.track)
 	v1.add(http.MethodGet, "/reports/campaign", reportHandlers{svc: d.Reports}.campaign)
+
+	uiRoutes(e, uiHandlers{sessions: d.Sessions, reports: d.Reports, pages: reportpages.New(),
+		assets: reportpages.Assets(), logger: d.Logger}, d.BodyLimit, timeout)
 	return e
 }
 

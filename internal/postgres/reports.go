@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -132,4 +133,39 @@ func (s *Store) CampaignSummaries(ctx context.Context, account uss.AccountID) ([
 		return nil, mapError(fmt.Errorf("campaign summaries: %w", err))
 	}
 	return list, nil
+}
+
+// campaignReportSQLText is what a person runs in a SQL session to get a campaign's counts,
+// rates and sample-ratio check: the views the report reads, filtered as the report filters.
+const campaignReportSQLText = `-- users, exposures and configured weight per variation
+SELECT variation_name, users, whitelisted_users, exposures, weight
+FROM report_variation_users
+WHERE account_id = (SELECT account_id FROM accounts WHERE name = %[1]s)
+  AND campaign_key = %[2]s
+ORDER BY variation_name;
+
+-- converted users, conversions, revenue and conversion rate per goal and variation
+SELECT goal_identifier, variation_name, users, converted_users, conversions, revenue, conversion_rate
+FROM report_conversion_rates
+WHERE account_id = (SELECT account_id FROM accounts WHERE name = %[1]s)
+  AND campaign_key = %[2]s
+ORDER BY goal_identifier, variation_name;
+
+-- the sample-ratio check
+SELECT variations, users, chi_square, degrees_of_freedom, p_value, mismatch
+FROM report_sample_ratio
+WHERE account_id = (SELECT account_id FROM accounts WHERE name = %[1]s)
+  AND campaign_key = %[2]s;
+`
+
+// CampaignReportSQL implements reports.Store.
+func (s *Store) CampaignReportSQL(accountName, campaignKey string) string {
+	return fmt.Sprintf(campaignReportSQLText, quoteLiteral(accountName), quoteLiteral(campaignKey))
+}
+
+// quoteLiteral makes s a SQL string literal. Identifiers hold no NUL, and with
+// standard_conforming_strings (on since PostgreSQL 9.1) a backslash is an ordinary character,
+// so doubling the quotes is all it takes.
+func quoteLiteral(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }

@@ -92,6 +92,9 @@ type Store interface {
 	// CampaignSummaries lists every campaign with an assignment, a conversion or a variation
 	// in the current settings, by key, with Users and Mismatch (Status is left empty).
 	CampaignSummaries(ctx context.Context, account uss.AccountID) ([]Summary, error)
+	// CampaignReportSQL is SQL a person can run to read a campaign's counts, rates and
+	// sample-ratio check from the views.
+	CampaignReportSQL(accountName, campaignKey string) string
 }
 
 // ErrCampaignNotFound: nothing is known of the campaign in the account.
@@ -289,4 +292,25 @@ func (s *Service) Campaigns(ctx context.Context, account uss.AccountID) ([]Summa
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].CampaignKey < list[j].CampaignKey })
 	return list, nil
+}
+
+// SQL is the SQL that reads the campaign's counts, rates and sample-ratio check, as a person
+// would type it for the named account.
+func (s *Service) SQL(accountName, campaignKey string) string {
+	return s.store.CampaignReportSQL(accountName, campaignKey)
+}
+
+// Status is the campaign's status in the account's current settings, "" when they do not
+// have it.
+func (s *Service) Status(account uss.AccountID, campaignKey string) (string, error) {
+	snap, err := s.settings.Current(account)
+	if err != nil || snap == nil {
+		return "", err
+	}
+	for _, c := range snap.Settings.Campaigns {
+		if c.Key == campaignKey {
+			return c.Status, nil
+		}
+	}
+	return "", nil
 }
