@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/uss/uss/api"
 	"github.com/uss/uss/internal/apikey"
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
@@ -58,6 +59,7 @@ func New(d Deps) *echo.Echo {
 	e.GET("/livez", livez)
 	e.GET("/readyz", readyz(d.Ready))
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
+	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", api.OpenAPI) })
 
 	timeout := middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
 		Timeout: d.RequestTimeout,

@@ -40,7 +40,6 @@ func uiRoutes(e *echo.Echo, h uiHandlers, bodyLimitBytes int64, timeout echo.Mid
 	signedIn := append(append([]echo.MiddlewareFunc{}, base...), h.requireSession)
 	posted := append(append([]echo.MiddlewareFunc{bodyLimit(bodyLimitBytes)}, base...), h.sameOrigin)
 
-	e.GET("/ui", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/ui/") })
 	e.GET("/ui/", h.home, base...)
 	e.POST("/ui/login", h.login, posted...)
 	e.POST("/ui/logout", h.logout, posted...)
