@@ -57,7 +57,7 @@ func (s *Store) StoreDecision(ctx context.Context, account uss.AccountID, key us
 		query, exposures = decideExposingSQL, 1
 	}
 	var st decision.Stored
-	err := s.pool.QueryRow(ctx, query, account, key.UserID, key.CampaignKey, valid, candidate, exposures).
+	err := s.db.QueryRow(ctx, query, account, key.UserID, key.CampaignKey, valid, candidate, exposures).
 		Scan(&st.VariationName, &st.Goals)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return decision.Stored{}, false, nil
@@ -131,7 +131,7 @@ func (s *Store) exposeMany(ctx context.Context, exposures []exposure) (out []sto
 			validOrdinals, validNames = append(validOrdinals, int64(i+1)), append(validNames, name)
 		}
 	}
-	rows, err := s.pool.Query(ctx, exposeManySQL, accounts, users, campaigns, candidates, validOrdinals, validNames)
+	rows, err := s.db.Query(ctx, exposeManySQL, accounts, users, campaigns, candidates, validOrdinals, validNames)
 	if err != nil {
 		return nil, nil, mapError(fmt.Errorf("store decisions: %w", err))
 	}
