@@ -65,8 +65,16 @@ RETURNING account_id, ` + assignmentColumns
 const deleteAssignmentSQL = `
 DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3`
 
+// eraseUserSQL removes a user's rows in one statement. The assignments are locked first, in
+// key order (the order every multi-row writer locks them), so an erasure cannot deadlock with
+// batched writes of the same user.
 const eraseUserSQL = `
-WITH a AS (DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 RETURNING 1),
+WITH locked AS (
+    SELECT campaign_key FROM assignments WHERE account_id = $1 AND user_id = $2
+    ORDER BY campaign_key FOR UPDATE
+),
+     a AS (DELETE FROM assignments WHERE account_id = $1 AND user_id = $2
+               AND campaign_key IN (SELECT campaign_key FROM locked) RETURNING 1),
      c AS (DELETE FROM conversions WHERE account_id = $1 AND user_id = $2 RETURNING 1),
      p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 RETURNING 1)
 SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c), (SELECT count(*) FROM p)`
