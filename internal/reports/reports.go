@@ -41,9 +41,8 @@ type Variation struct {
 	// Weight is the variation's weight in percent in the current settings, nil when the
 	// variation is no longer there.
 	Weight *float64 `json:"weight"`
-	// Share is the variation's part of the campaign's counted users (users less whitelisted
-	// users, as the sample-ratio check counts them), to hold against Weight; nil when no user
-	// is counted.
+	// Share is the variation's part of the campaign's users less whitelisted users (who are
+	// forced, not split by weight), to hold against Weight; nil when there is none.
 	Share *float64 `json:"share"`
 }
 
@@ -142,7 +141,7 @@ func (s *Service) Campaign(ctx context.Context, account uss.AccountID, campaignK
 		return Campaign{}, ErrCampaignNotFound
 	}
 	if control != "" && !hasVariation(r.Variations, control) {
-		return Campaign{}, uss.Invalid("control", "control %q is not a variation of campaign %q", control, campaignKey)
+		return Campaign{}, uss.Invalid("control", "%q is not a variation of campaign %q", control, campaignKey)
 	}
 	if control == "" {
 		control = defaultControl(r.Variations, configuredVariations(snap, campaignKey))
