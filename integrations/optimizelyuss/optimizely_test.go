@@ -31,7 +31,7 @@ import (
 func TestMain(m *testing.M) {
 	// The SDK's logger is process-wide and prints every decision at info level.
 	logging.SetLogLevel(logging.LogLevelError)
-	os.Exit(m.Run())
+	os.Exit(apitest.Run(m))
 }
 
 // Ids of the datafile: experiment checkout_test (1001) with variations control (3001) and

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
 	even = launch(settings(50, 50), sink.URL)
 	allToVariation = launch(settings(0, 100), sink.URL)
-	code := m.Run()
+	code := apitest.Run(m)
 	sink.Close()
 	os.Exit(code)
 }

@@ -39,7 +39,7 @@ func (s *Store) StickyBucketDocuments(ctx context.Context, account uss.AccountID
 	for i, a := range attributes {
 		names[i], values[i] = a.Name, a.Value
 	}
-	rows, err := s.pool.Query(ctx, getStickyBucketsSQL, account, names, values)
+	rows, err := s.db.Query(ctx, getStickyBucketsSQL, account, names, values)
 	if err != nil {
 		return nil, mapError(fmt.Errorf("get sticky buckets: %w", err))
 	}
@@ -65,7 +65,7 @@ func (s *Store) StickyBucketDocuments(ctx context.Context, account uss.AccountID
 // SaveStickyBuckets upserts a document's entries and returns the document as it stands.
 func (s *Store) SaveStickyBuckets(ctx context.Context, account uss.AccountID, doc growthbook.Document) (growthbook.Document, error) {
 	keys, variations := entryArrays(doc.Assignments)
-	rows, err := s.pool.Query(ctx, saveStickyBucketsSQL, account, doc.Value, doc.Name, keys, variations)
+	rows, err := s.db.Query(ctx, saveStickyBucketsSQL, account, doc.Value, doc.Name, keys, variations)
 	if err != nil {
 		return growthbook.Document{}, mapError(fmt.Errorf("save sticky buckets: %w", err))
 	}

@@ -24,7 +24,7 @@ RETURNING record`
 // VWOFMERecord reads one FME record.
 func (s *Store) VWOFMERecord(ctx context.Context, account uss.AccountID, key vwofme.Key) (json.RawMessage, error) {
 	var record []byte
-	if err := s.pool.QueryRow(ctx, getVWOFMERecordSQL, account, key.UserID, key.FeatureKey).Scan(&record); err != nil {
+	if err := s.db.QueryRow(ctx, getVWOFMERecordSQL, account, key.UserID, key.FeatureKey).Scan(&record); err != nil {
 		return nil, mapError(fmt.Errorf("get vwo fme record: %w", err))
 	}
 	return compact(record)
@@ -42,7 +42,7 @@ func compact(record []byte) (json.RawMessage, error) {
 // SaveVWOFMERecord replaces one FME record and returns it as stored.
 func (s *Store) SaveVWOFMERecord(ctx context.Context, account uss.AccountID, r vwofme.Record) (json.RawMessage, error) {
 	var record []byte
-	err := s.pool.QueryRow(ctx, saveVWOFMERecordSQL, account, r.UserID, r.FeatureKey, []byte(r.Object)).Scan(&record)
+	err := s.db.QueryRow(ctx, saveVWOFMERecordSQL, account, r.UserID, r.FeatureKey, []byte(r.Object)).Scan(&record)
 	if err != nil {
 		return nil, mapError(fmt.Errorf("save vwo fme record: %w", err))
 	}

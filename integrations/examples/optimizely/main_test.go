@@ -15,7 +15,7 @@ import (
 
 func TestMain(m *testing.M) {
 	logging.SetLogLevel(logging.LogLevelError)
-	os.Exit(m.Run())
+	os.Exit(apitest.Run(m))
 }
 
 func TestTheExampleStoresTheVariationInUssAndKeepsIt(t *testing.T) {

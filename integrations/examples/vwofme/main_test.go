@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(apitest.Run(m))
 }
 
 // example runs this program (the test binary, standing in for it) and returns its output.
