@@ -116,7 +116,7 @@ func TestVendorBodiesOverTheLimitGet413(t *testing.T) {
 	s := apitest.Start(t)
 	key := s.NewKey(t, "acme")
 	before := s.Snapshot(t)
-	// A VWO FME record is at most 64 KiB, whatever the server's body limit.
+	// A VWO FME record is at most 64 KiB, even where the server's body limit is larger.
 	big := `{"featureKey":"f","userId":"u","pad":"` + strings.Repeat("x", 64<<10) + `"}`
 	resp := s.Do(t, key, http.MethodPost, "/v1/vwo-fme/storage", big)
 	require.Equal(t, http.StatusRequestEntityTooLarge, resp.Status, "%s", resp.Body)
