@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,6 +30,13 @@ func TestEveryV1RouteNeedsAValidKey(t *testing.T) {
 		{http.MethodPut, "/v1/persisted-values?key=k&configName=c"},
 		{http.MethodDelete, "/v1/persisted-values?key=k&configName=c"},
 		{http.MethodGet, "/v1/reports/campaign?campaignKey=c"},
+		{http.MethodGet, "/v1/vwo-fme/storage?featureKey=f&userId=u"},
+		{http.MethodPost, "/v1/vwo-fme/storage"},
+		{http.MethodGet, "/v1/growthbook/sticky-buckets?attributeName=id&attributeValue=u"},
+		{http.MethodPut, "/v1/growthbook/sticky-buckets"},
+		{http.MethodPost, "/v1/growthbook/sticky-buckets/batch-get"},
+		{http.MethodPost, "/v1/optimizely/profiles/lookup"},
+		{http.MethodPost, "/v1/optimizely/profiles/save"},
 	}
 	headers := map[string]string{
 		"no header":            "",
@@ -102,7 +110,7 @@ func TestAnotherAccountCanNeitherReadNorOverwrite(t *testing.T) {
 	require.Equal(t, http.StatusOK, s.Do(t, b, http.MethodPost, "/v1/storage/batch-set", records{Records: []record{theirs}}).Status)
 	require.Equal(t, http.StatusOK, s.Do(t, b, http.MethodPut, persistedPath("u:userID", "exp"), `{"g":"B"}`).Status)
 	resp = s.Do(t, b, http.MethodDelete, storagePath("u", ""), nil)
-	require.JSONEq(t, `{"deleted":{"assignments":1,"conversions":0,"persistedValues":1}}`, string(resp.Body),
+	require.JSONEq(t, `{"deleted":{"assignments":1,"conversions":0,"persistedValues":1,"vwoFmeRecords":0,"growthbookAssignments":0,"optimizelyDecisions":0}}`, string(resp.Body),
 		"B's erasure removes B's own rows only")
 
 	got, status := getRecord(t, s, a, "u", "c")
@@ -110,4 +118,33 @@ func TestAnotherAccountCanNeitherReadNorOverwrite(t *testing.T) {
 	require.Equal(t, mine, got, "A's row is as A wrote it")
 	resp = s.Do(t, a, http.MethodGet, persistedPath("u:userID", ""), nil)
 	require.JSONEq(t, `{"key":"u:userID","values":{"exp":{"g":"A"}}}`, string(resp.Body))
+}
+
+// Every label of the request metric comes from a bounded set: random methods and paths fold
+// into "other" and "unmatched", so no client can grow the server's memory through /metrics.
+func TestMetricLabelsStayBoundedWhateverTheRequest(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t)
+	key := s.NewKey(t, "acme")
+	const n = 200
+	for i := range n {
+		method := fmt.Sprintf("M%dABCDEFGHIJ", i)
+		s.Do(t, key, method, "/livez", nil)
+		s.Do(t, key, method, "/v1/storage", nil)
+		s.Do(t, key, http.MethodGet, fmt.Sprintf("/no/such/route/%d", i), nil)
+		s.Do(t, key, http.MethodGet, fmt.Sprintf("/v1/no-such-route-%d", i), nil)
+	}
+	body := string(s.Do(t, "", http.MethodGet, "/metrics", nil).Body)
+	series := 0
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "uss_http_request_duration_seconds_count{") {
+			series++
+			require.NotContains(t, line, "ABCDEFGHIJ", "a raw method became a label")
+			require.NotContains(t, line, "no-such-route", "a raw path became a label")
+			require.NotContains(t, line, "/no/such", "a raw path became a label")
+		}
+	}
+	require.Less(t, series, 10, "request series after %d random methods and paths:\n%s", 4*n, body)
+	require.Contains(t, body, fmt.Sprintf(`uss_http_request_duration_seconds_count{method="other",route="/livez",status="405"} %d`, n))
+	require.Contains(t, body, fmt.Sprintf(`uss_http_request_duration_seconds_count{method="GET",route="unmatched",status="404"} %d`, 2*n))
 }

@@ -65,11 +65,37 @@ RETURNING account_id, ` + assignmentColumns
 const deleteAssignmentSQL = `
 DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3`
 
+// eraseUserSQL removes a user's rows from every table in one statement. The rows of the
+// tables that statements write several of at once (assignments, GrowthBook documents,
+// Optimizely profiles) are locked first, in key order (the order every multi-row writer locks
+// them), so an erasure cannot deadlock with batched writes or document saves of the same
+// user. GrowthBook entries are matched by attribute value, whatever the attribute (id,
+// deviceId, ...).
 const eraseUserSQL = `
-WITH a AS (DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 RETURNING 1),
+WITH locked AS (
+    SELECT campaign_key FROM assignments WHERE account_id = $1 AND user_id = $2
+    ORDER BY campaign_key FOR UPDATE
+),
+     locked_growthbook AS (
+    SELECT attribute_name, assignment_key FROM growthbook_assignments WHERE account_id = $1 AND attribute_value = $2
+    ORDER BY attribute_name, assignment_key FOR UPDATE
+),
+     locked_optimizely AS (
+    SELECT experiment_id FROM optimizely_decisions WHERE account_id = $1 AND user_id = $2
+    ORDER BY experiment_id FOR UPDATE
+),
+     a AS (DELETE FROM assignments WHERE account_id = $1 AND user_id = $2
+               AND campaign_key IN (SELECT campaign_key FROM locked) RETURNING 1),
      c AS (DELETE FROM conversions WHERE account_id = $1 AND user_id = $2 RETURNING 1),
-     p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 RETURNING 1)
-SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c), (SELECT count(*) FROM p)`
+     p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 RETURNING 1),
+     f AS (DELETE FROM vwo_fme_records WHERE account_id = $1 AND user_id = $2 RETURNING 1),
+     g AS (DELETE FROM growthbook_assignments WHERE account_id = $1 AND attribute_value = $2
+               AND (attribute_name, assignment_key) IN (SELECT attribute_name, assignment_key FROM locked_growthbook)
+               RETURNING 1),
+     o AS (DELETE FROM optimizely_decisions WHERE account_id = $1 AND user_id = $2
+               AND experiment_id IN (SELECT experiment_id FROM locked_optimizely) RETURNING 1)
+SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c), (SELECT count(*) FROM p),
+       (SELECT count(*) FROM f), (SELECT count(*) FROM g), (SELECT count(*) FROM o)`
 
 func scanAssignment(row pgx.Row) (uss.Assignment, error) {
 	var a uss.Assignment
@@ -79,7 +105,7 @@ func scanAssignment(row pgx.Row) (uss.Assignment, error) {
 
 // GetAssignment reads one assignment.
 func (s *Store) GetAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (uss.Assignment, error) {
-	a, err := scanAssignment(s.pool.QueryRow(ctx, getAssignmentSQL, account, key.UserID, key.CampaignKey))
+	a, err := scanAssignment(s.db.QueryRow(ctx, getAssignmentSQL, account, key.UserID, key.CampaignKey))
 	if err != nil {
 		return uss.Assignment{}, mapError(fmt.Errorf("get assignment: %w", err))
 	}
@@ -91,9 +117,9 @@ func (s *Store) GetAssignments(ctx context.Context, account uss.AccountID, userI
 	var rows pgx.Rows
 	var err error
 	if len(campaignKeys) == 0 {
-		rows, err = s.pool.Query(ctx, getUserAssignmentsSQL, account, userID)
+		rows, err = s.db.Query(ctx, getUserAssignmentsSQL, account, userID)
 	} else {
-		rows, err = s.pool.Query(ctx, getUserAssignmentsInSQL, account, userID, campaignKeys)
+		rows, err = s.db.Query(ctx, getUserAssignmentsInSQL, account, userID, campaignKeys)
 	}
 	if err != nil {
 		return nil, mapError(fmt.Errorf("get assignments: %w", err))
@@ -111,10 +137,10 @@ func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.
 	if goals == nil {
 		goals = []string{}
 	}
-	stored, err := scanAssignment(s.pool.QueryRow(ctx, setAssignmentSQL,
+	stored, err := scanAssignment(s.db.QueryRow(ctx, setAssignmentSQL,
 		account, a.UserID, a.CampaignKey, a.VariationName, goals, a.Source))
 	if err != nil {
-		return uss.Assignment{}, mapWriteError(fmt.Errorf("set assignment: %w", err))
+		return uss.Assignment{}, s.writeError(fmt.Errorf("set assignment: %w", err))
 	}
 	return stored, nil
 }
@@ -165,9 +191,9 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 		accounts[i], users[i], campaigns[i] = int64(r.Account), r.UserID, r.CampaignKey
 		variations[i], goals[i], sources[i] = r.VariationName, r.GoalIdentifier(), string(r.Source)
 	}
-	result, err := s.pool.Query(ctx, setAssignmentsSQL, accounts, users, campaigns, variations, goals, sources)
+	result, err := s.db.Query(ctx, setAssignmentsSQL, accounts, users, campaigns, variations, goals, sources)
 	if err != nil {
-		return nil, mapWriteError(fmt.Errorf("set assignments: %w", err))
+		return nil, s.writeError(fmt.Errorf("set assignments: %w", err))
 	}
 	stored, err := pgx.CollectRows(result, func(r pgx.CollectableRow) (accountAssignment, error) {
 		var a accountAssignment
@@ -175,7 +201,7 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 		return a, err
 	})
 	if err != nil {
-		return nil, mapWriteError(fmt.Errorf("set assignments: %w", err))
+		return nil, s.writeError(fmt.Errorf("set assignments: %w", err))
 	}
 	byKey := make(map[accountKey]uss.Assignment, len(stored))
 	for _, a := range stored {
@@ -194,9 +220,9 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 
 // DeleteAssignment removes one assignment and returns how many rows went.
 func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (int64, error) {
-	tag, err := s.pool.Exec(ctx, deleteAssignmentSQL, account, key.UserID, key.CampaignKey)
+	tag, err := s.db.Exec(ctx, deleteAssignmentSQL, account, key.UserID, key.CampaignKey)
 	if err != nil {
-		return 0, mapWriteError(fmt.Errorf("delete assignment: %w", err))
+		return 0, s.writeError(fmt.Errorf("delete assignment: %w", err))
 	}
 	return tag.RowsAffected(), nil
 }
@@ -204,8 +230,10 @@ func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key
 // EraseUser removes everything of one user in one statement, so an erasure is all or nothing.
 func (s *Store) EraseUser(ctx context.Context, account uss.AccountID, userID string) (uss.Erased, error) {
 	var e uss.Erased
-	if err := s.pool.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues); err != nil {
-		return uss.Erased{}, mapWriteError(fmt.Errorf("erase user: %w", err))
+	err := s.db.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues,
+		&e.VWOFMERecords, &e.GrowthBookAssignments, &e.OptimizelyDecisions)
+	if err != nil {
+		return uss.Erased{}, s.writeError(fmt.Errorf("erase user: %w", err))
 	}
 	return e, nil
 }

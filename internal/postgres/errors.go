@@ -67,6 +67,15 @@ func mapWriteError(err error) error {
 	return mapError(err)
 }
 
+// writeError maps the error of a statement that writes: on the pool it commits on its own
+// (mapWriteError); in a transaction nothing commits before COMMIT, which withTx maps.
+func (s *Store) writeError(err error) error {
+	if _, inTx := s.db.(pgx.Tx); inTx {
+		return mapError(err)
+	}
+	return mapWriteError(err)
+}
+
 func mayHaveCommitted(err error) bool {
 	var pgErr *pgconn.PgError
 	var connectErr *pgconn.ConnectError

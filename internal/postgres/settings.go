@@ -113,7 +113,7 @@ func scanSettings(row pgx.Row) (settings.Stored, error) {
 
 // CurrentSettings returns the account's newest file, or uss.ErrNotFound.
 func (s *Store) CurrentSettings(ctx context.Context, account uss.AccountID) (settings.Stored, error) {
-	st, err := scanSettings(s.pool.QueryRow(ctx, currentSettingsSQL, account))
+	st, err := scanSettings(s.db.QueryRow(ctx, currentSettingsSQL, account))
 	if err != nil {
 		return settings.Stored{}, mapError(fmt.Errorf("current settings: %w", err))
 	}
@@ -123,7 +123,7 @@ func (s *Store) CurrentSettings(ctx context.Context, account uss.AccountID) (set
 // EachCurrentSettings calls each with every account's newest file in turn, as the rows
 // arrive: only one file is in memory at a time, however many accounts there are.
 func (s *Store) EachCurrentSettings(ctx context.Context, each func(settings.Stored)) error {
-	rows, err := s.pool.Query(ctx, allCurrentSettingsSQL)
+	rows, err := s.db.Query(ctx, allCurrentSettingsSQL)
 	if err != nil {
 		return mapError(fmt.Errorf("all current settings: %w", err))
 	}
@@ -142,7 +142,7 @@ func (s *Store) EachCurrentSettings(ctx context.Context, each func(settings.Stor
 // CurrentSettingsVersions returns every account's newest version number: the cheap poll that
 // backs up notifications.
 func (s *Store) CurrentSettingsVersions(ctx context.Context) (map[uss.AccountID]int64, error) {
-	rows, err := s.pool.Query(ctx, currentSettingsVersionsSQL)
+	rows, err := s.db.Query(ctx, currentSettingsVersionsSQL)
 	if err != nil {
 		return nil, mapError(fmt.Errorf("settings versions: %w", err))
 	}
