@@ -142,22 +142,23 @@ func ptr[T any](v T) *T { return &v }
 func comment(t *testing.T, database string) string {
 	t.Helper()
 	var c string
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	adminMu.Lock()
-	defer adminMu.Unlock()
-	err := adminConn.QueryRow(ctx, `SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = $1`, database).Scan(&c)
-	require.NoError(t, err, database)
+	adminQueryRow(t, `SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = $1`, database, &c)
 	return c
 }
 
 func exists(t *testing.T, database string) bool {
 	t.Helper()
 	var n int
+	adminQueryRow(t, `SELECT count(*) FROM pg_database WHERE datname = $1`, database, &n)
+	return n == 1
+}
+
+// adminQueryRow reads one row about database on the harness's admin connection.
+func adminQueryRow(t *testing.T, sql, database string, dst any) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	adminMu.Lock()
 	defer adminMu.Unlock()
-	require.NoError(t, adminConn.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname = $1`, database).Scan(&n))
-	return n == 1
+	require.NoError(t, adminConn.QueryRow(ctx, sql, database).Scan(dst), database)
 }

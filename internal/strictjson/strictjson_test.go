@@ -266,3 +266,16 @@ func TestSplitReadsWhatEncodingJSONReads(t *testing.T) {
 		checkSplit(t, []byte(s))
 	}
 }
+
+// BenchmarkCheckStorageRecord is the check on a POST /v1/storage body, the hottest write.
+func BenchmarkCheckStorageRecord(b *testing.B) {
+	body := []byte(`{"userId":"5f0e3c2a-9d1b-4c1e-8f3a-2b7d6e4c9a10","campaignKey":"checkout-redesign","variationName":"Variation-1","goalIdentifier":"signup_vwo_purchase"}`)
+	shape := strictjson.ShapeOf(reflect.TypeFor[record]())
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := strictjson.Check(body, shape); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
