@@ -80,7 +80,7 @@ func (h storageHandlers) set(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	stored, err := h.svc.Set(c.Request().Context(), account(c), a)
+	stored, err := h.svc.Set(c.Request().Context(), account(c), a, uss.SetUpsert)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (h storageHandlers) batchSet(c echo.Context) error {
 		}
 		as[i] = a
 	}
-	stored, err := h.svc.BatchSet(c.Request().Context(), account(c), as)
+	stored, err := h.svc.BatchSet(c.Request().Context(), account(c), as, uss.SetUpsert)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,8 @@ type Metrics struct {
 	Requests *prometheus.HistogramVec
 	// StorageLookups: GET /v1/storage answers by result ("hit" or "miss").
 	StorageLookups *prometheus.CounterVec
-	// Decisions by endpoint (activate, variation, track) and source.
+	// Decisions by endpoint (activate, variation, track), source and reason code. Every label
+	// comes from a closed set (uss.Source, decision.ReasonCodes).
 	Decisions *prometheus.CounterVec
 	// GroupCommitRows: rows per group-committed statement, by write (set, activate).
 	GroupCommitRows *prometheus.HistogramVec
@@ -36,8 +37,8 @@ func New(pool *pgxpool.Pool) *Metrics {
 		}, []string{"result"}),
 		Decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "uss_decisions_total",
-			Help: "Decisions by endpoint and source (stored, whitelisted, bucketed, none).",
-		}, []string{"endpoint", "source"}),
+			Help: "Decisions by endpoint, source (stored, whitelisted, bucketed, none) and reason_code (see docs/decisions.md).",
+		}, []string{"endpoint", "source", "reason_code"}),
 		GroupCommitRows: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "uss_group_commit_rows",
 			Help:    "Rows written per group-committed statement, by write (set, activate).",
