@@ -252,3 +252,52 @@ func TestGroupCommitBatchedActivationsKeepTheDecisionRules(t *testing.T) {
 	_, found := exposures("outside")
 	require.False(t, found)
 }
+
+// Sets of both modes batched together: each follows its own rule, and ifAbsent sets of one new
+// user all get the row of the first.
+func TestGroupCommitBatchedSetsFollowTheirMode(t *testing.T) {
+	t.Parallel()
+	r := newGroupRig(t)
+	ctx := context.Background()
+	_, err := postgres.NewStore(r.pool).SetAssignment(ctx, acct,
+		uss.Assignment{UserID: "stored", CampaignKey: "c", VariationName: "A", Goals: []string{"g1"}, Source: uss.SourceSet}, uss.SetUpsert)
+	require.NoError(t, err)
+	release := r.occupySets()
+
+	cases := []struct {
+		user, variation string
+		mode            uss.SetMode
+		want            string
+	}{
+		{"new", "A", uss.SetIfAbsent, "A"},
+		{"stored", "B", uss.SetIfAbsent, "A"},
+		{"new", "B", uss.SetIfAbsent, "A"},
+		{"replaced", "A", uss.SetUpsert, "A"},
+		{"replaced", "B", uss.SetUpsert, "B"},
+	}
+	type outcome struct {
+		a   uss.Assignment
+		err error
+	}
+	results := make([]chan outcome, len(cases))
+	for i, c := range cases {
+		results[i] = make(chan outcome, 1)
+		go func() {
+			a, err := r.g.SetAssignment(ctx, acct, uss.Assignment{UserID: c.user, CampaignKey: "c",
+				VariationName: c.variation, Goals: []string{"g2"}, Source: uss.SourceSet}, c.mode)
+			results[i] <- outcome{a, err}
+		}()
+		r.waitQueued(i + 1)
+	}
+	release()
+	for i, c := range cases {
+		o := <-results[i]
+		require.NoError(t, o.err)
+		require.Equal(t, c.want, o.a.VariationName, "%s set %s", c.user, c.variation)
+	}
+	require.Equal(t, []int{1, len(cases)}, r.batchSizes())
+	v, _ := r.variation("stored", "c")
+	require.Equal(t, "A", v)
+	v, _ = r.variation("replaced", "c")
+	require.Equal(t, "B", v)
+}
