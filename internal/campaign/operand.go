@@ -149,7 +149,7 @@ func compileRegex(c *checker, path, pattern string) *regexp.Regexp {
 	}
 	parsed, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
-		c.warn(path, fmt.Sprintf("regex %s does not compile in Go's syntax (%v); the condition is always false, as in VWO's SDKs", truncate(pattern), err))
+		c.warn(path, fmt.Sprintf("regex %s does not compile in RE2, Go's syntax (%v): the file loads, and the condition never matches (as in VWO's Go SDK; a \"not\" around it always does)", truncate(pattern), err))
 		return nil
 	}
 	prog, err := syntax.Compile(parsed.Simplify())

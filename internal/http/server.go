@@ -82,7 +82,7 @@ func New(d Deps) *echo.Echo {
 	v1.add(http.MethodPut, "/persisted-values", persisted.save)
 	v1.add(http.MethodDelete, "/persisted-values", persisted.delete)
 
-	settingsAPI := settingsHandlers{registry: d.Settings}
+	settingsAPI := settingsHandlers{registry: d.Settings, warned: func(n int) { d.Metrics.SettingsWarnings.Add(float64(n)) }}
 	v1.addLimited(http.MethodPut, "/settings", settingsAPI.put, d.SettingsBodyLimit)
 	v1.add(http.MethodGet, "/settings", settingsAPI.get)
 

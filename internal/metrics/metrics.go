@@ -20,6 +20,8 @@ type Metrics struct {
 	Decisions *prometheus.CounterVec
 	// GroupCommitRows: rows per group-committed statement, by write (set, activate).
 	GroupCommitRows *prometheus.HistogramVec
+	// SettingsWarnings: warnings of the settings files accepted by PUT /v1/settings.
+	SettingsWarnings prometheus.Counter
 }
 
 // New registers uss's metrics, the Go runtime's, and the pool's statistics.
@@ -44,9 +46,13 @@ func New(pool *pgxpool.Pool) *Metrics {
 			Help:    "Rows written per group-committed statement, by write (set, activate).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 		}, []string{"write"}),
+		SettingsWarnings: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "uss_settings_warnings_total",
+			Help: "Warnings of the settings files accepted by PUT /v1/settings (each also in the answer and the log).",
+		}),
 	}
 	m.Registry.MustRegister(
-		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows,
+		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows, m.SettingsWarnings,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		poolCollector{pool: pool},
