@@ -237,7 +237,7 @@ func notSticky(ctx context.Context, store Store, account uss.AccountID, key uss.
 		if err != nil {
 			return Decision{}, err
 		}
-		note = "sticky is false: decided without a stored assignment (there was none); nothing stored"
+		note = "sticky is false: there was no stored assignment to remove; nothing stored"
 		if removed > 0 {
 			note = "sticky is false: decided without the stored assignment, which was removed; nothing stored"
 		}

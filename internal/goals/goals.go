@@ -1,4 +1,4 @@
-// Package goals tracks goal conversions with VWO's semantics (VWO-REFERENCE 1.4): which
+// Package goals tracks goal conversions with VWO's semantics (docs/decisions.md): which
 // campaigns a track call applies to, which goals count, revenue, returning users. A user
 // without a variation is decided first, as the VWO Go SDK does. The goal joins the
 // assignment's goal set and the conversions table in one atomic statement, so concurrent

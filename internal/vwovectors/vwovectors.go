@@ -1,7 +1,8 @@
-// Package vwovectors reads the golden VWO vectors (internal/campaign/testdata/vwo-vectors)
-// for the tests that check decisions against them: in the campaign package, and through the
-// HTTP API. It pairs each Node SDK expectation set with its settings file in one place, as
-// the Node SDK's own tests pair them.
+// Package vwovectors reads the golden VWO vectors (testdata/vwo-vectors here: Wingify's own
+// SDK test data) for the tests that check uss against them: settings files in
+// internal/campaign, segment rules in internal/segment, decisions through decision.DecideIn
+// and through the HTTP API. It pairs each Node SDK expectation set with its settings file in
+// one place, as the Node SDK's own tests pair them. Tests only.
 package vwovectors
 
 import (
@@ -32,9 +33,54 @@ type Set struct {
 func Read(t testing.TB, rel string, into any) {
 	t.Helper()
 	_, here, _, _ := runtime.Caller(0)
-	data, err := os.ReadFile(filepath.Join(filepath.Dir(here), "..", "testdata", "vwo-vectors", rel))
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(here), "testdata", "vwo-vectors", rel))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(data, into))
+}
+
+// GoUserExpectations returns the Go SDK's user expectation sets by name (313 cases in all),
+// each with its settings file; the campaign under test is the file's first.
+func GoUserExpectations(t testing.TB) map[string]Set {
+	t.Helper()
+	var files map[string]json.RawMessage
+	Read(t, "go-sdk/settings.json", &files)
+	var expectations map[string][]Case
+	Read(t, "go-sdk/user_expectations1.json", &expectations)
+	sets := make(map[string]Set, len(expectations))
+	for name, cases := range expectations {
+		file, ok := files[name]
+		if !ok {
+			file, ok = files["FT_"+name] // T_*_W_10_20_30_40 are the FEATURE_TEST files FT_T_*
+		}
+		require.True(t, ok, "no settings for %s", name)
+		sets[name] = Set{Settings: file, Cases: cases}
+	}
+	return sets
+}
+
+// SegmentCase is one of the Go SDK's segmentation cases: a rule, the variables, and whether
+// the rule matches them. A case has custom_variables (a pre-segmentation case) or, without
+// them, variation_targeting_variables (a whitelisting case).
+type SegmentCase struct {
+	DSL                         json.RawMessage `json:"dsl"`
+	Expectation                 bool            `json:"expectation"`
+	CustomVariables             map[string]any  `json:"custom_variables"`
+	VariationTargetingVariables map[string]any  `json:"variation_targeting_variables"`
+}
+
+// SegmentCases returns the Go SDK's 318 segmentation cases by "group/case".
+func SegmentCases(t testing.TB) map[string]SegmentCase {
+	t.Helper()
+	var groups map[string]map[string]SegmentCase
+	Read(t, "go-sdk/test_segment.json", &groups)
+	all := make(map[string]SegmentCase)
+	for group, cases := range groups {
+		for name, tc := range cases {
+			all[group+"/"+name] = tc
+		}
+	}
+	require.Len(t, all, 318)
+	return all
 }
 
 // nodeSettingsFor names the settings file of the Node SDK sets whose file is named otherwise.
