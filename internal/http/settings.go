@@ -20,7 +20,7 @@ type settingsHandlers struct {
 type settingsPutResponse struct {
 	Version   int64 `json:"version"`
 	Campaigns int   `json:"campaigns"`
-	// Warnings lists what loads but may not behave as its author expects (a regex Go cannot
+	// Warnings lists what loads but may not behave as its author expects (a regex RE2 cannot
 	// compile); empty when there is nothing to say.
 	Warnings []string `json:"warnings"`
 }
