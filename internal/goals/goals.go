@@ -78,6 +78,14 @@ const (
 	ReasonRevenueMissing ReasonCode = "revenue_missing"
 )
 
+// ReasonCodes lists every code a track result can carry: the track's own, then those of a
+// decision that gives a tracked user no variation.
+var ReasonCodes = []ReasonCode{
+	ReasonConverted, ReasonConvertedAgain, ReasonAlreadyConverted, ReasonCampaignNotRunning, ReasonRolloutHasNoGoals,
+	ReasonGoalNotInCampaign, ReasonGoalTypeNotTracked, ReasonRevenueMissing,
+	ReasonCode(decision.ReasonNotInTraffic), ReasonCode(decision.ReasonSegmentMismatch), ReasonCode(decision.ReasonNoVariationRange),
+}
+
 // Result is the outcome in one campaign.
 type Result struct {
 	CampaignKey string
