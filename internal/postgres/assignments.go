@@ -158,12 +158,13 @@ func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.
 func (s *Store) SetAssignments(ctx context.Context, account uss.AccountID, as []uss.Assignment, mode uss.SetMode) ([]uss.Assignment, error) {
 	rows := make([]accountAssignment, len(as))
 	for i, a := range as {
-		rows[i] = accountAssignment{Account: account, Assignment: a, Mode: mode}
+		rows[i] = accountAssignment{Account: account, Assignment: a}
 	}
 	return s.upsertAssignments(ctx, rows, mode)
 }
 
-// accountAssignment is a set with its account: one statement may write many accounts'.
+// accountAssignment is an assignment with its account: one statement may write many
+// accounts'. Mode is the set's, for the group commit, which writes each mode apart.
 type accountAssignment struct {
 	Account uss.AccountID
 	uss.Assignment

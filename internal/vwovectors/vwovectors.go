@@ -42,17 +42,27 @@ func Read(t testing.TB, rel string, into any) {
 // each with its settings file; the campaign under test is the file's first.
 func GoUserExpectations(t testing.TB) map[string]Set {
 	t.Helper()
+	return userExpectations(t, "go-sdk", "user_expectations1.json", func(set string, files map[string]json.RawMessage) json.RawMessage {
+		if file, ok := files[set]; ok {
+			return file
+		}
+		return files["FT_"+set] // T_*_W_10_20_30_40 are the FEATURE_TEST files FT_T_*
+	})
+}
+
+// userExpectations pairs every expectation set of an SDK's vectors with its settings file,
+// which settingsFor finds among the SDK's files (nil when there is none).
+func userExpectations(t testing.TB, sdk, expectationsFile string,
+	settingsFor func(set string, files map[string]json.RawMessage) json.RawMessage) map[string]Set {
+	t.Helper()
 	var files map[string]json.RawMessage
-	Read(t, "go-sdk/settings.json", &files)
+	Read(t, sdk+"/settings.json", &files)
 	var expectations map[string][]Case
-	Read(t, "go-sdk/user_expectations1.json", &expectations)
+	Read(t, sdk+"/"+expectationsFile, &expectations)
 	sets := make(map[string]Set, len(expectations))
 	for name, cases := range expectations {
-		file, ok := files[name]
-		if !ok {
-			file, ok = files["FT_"+name] // T_*_W_10_20_30_40 are the FEATURE_TEST files FT_T_*
-		}
-		require.True(t, ok, "no settings for %s", name)
+		file := settingsFor(name, files)
+		require.NotNil(t, file, "no settings for %s", name)
 		sets[name] = Set{Settings: file, Cases: cases}
 	}
 	return sets
@@ -97,28 +107,21 @@ var nodeSettingsFor = map[string]string{
 // all), each with its settings file.
 func NodeUserExpectations(t testing.TB) map[string]Set {
 	t.Helper()
-	var files map[string]json.RawMessage
-	Read(t, "node-sdk/settings.json", &files)
-	var expectations map[string][]Case
-	Read(t, "node-sdk/user_expectations.json", &expectations)
-	sets := make(map[string]Set, len(expectations))
-	for name, cases := range expectations {
-		fileName := name
-		if mapped, ok := nodeSettingsFor[name]; ok {
-			fileName = mapped
+	return userExpectations(t, "node-sdk", "user_expectations.json", func(set string, files map[string]json.RawMessage) json.RawMessage {
+		name := set
+		if mapped, ok := nodeSettingsFor[set]; ok {
+			name = mapped
 		}
-		file, ok := files[fileName]
-		require.True(t, ok, "no settings for %s", name)
-		if name == "BUCKET_ALGO_WITH_SEED" {
-			// The Node SDK's test runs this file with the account flag isNB unset.
-			var m map[string]json.RawMessage
-			require.NoError(t, json.Unmarshal(file, &m))
-			delete(m, "isNB")
-			var err error
-			file, err = json.Marshal(m)
-			require.NoError(t, err)
+		file, ok := files[name]
+		if !ok || set != "BUCKET_ALGO_WITH_SEED" {
+			return file
 		}
-		sets[name] = Set{Settings: file, Cases: cases}
-	}
-	return sets
+		// The Node SDK's test runs this file with the account flag isNB unset.
+		var m map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(file, &m))
+		delete(m, "isNB")
+		file, err := json.Marshal(m)
+		require.NoError(t, err)
+		return file
+	})
 }
