@@ -22,6 +22,11 @@ type Metrics struct {
 	GroupCommitRows *prometheus.HistogramVec
 	// SettingsWarnings: warnings of the settings files accepted by PUT /v1/settings.
 	SettingsWarnings prometheus.Counter
+	// VendorLookups: reads of the other SDKs' storage by vendor (vwo_fme, growthbook,
+	// optimizely) and result (hit, miss); a batch get counts each document asked for.
+	VendorLookups *prometheus.CounterVec
+	// VendorSaves: saves of the other SDKs' storage by vendor.
+	VendorSaves *prometheus.CounterVec
 }
 
 // New registers uss's metrics, the Go runtime's, and the pool's statistics.
@@ -50,9 +55,17 @@ func New(pool *pgxpool.Pool) *Metrics {
 			Name: "uss_settings_warnings_total",
 			Help: "Warnings of the settings files accepted by PUT /v1/settings (each also in the answer and the log).",
 		}),
+		VendorLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "uss_vendor_lookups_total",
+			Help: "Reads of VWO FME records, GrowthBook documents and Optimizely profiles by vendor and result (hit, miss).",
+		}, []string{"vendor", "result"}),
+		VendorSaves: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "uss_vendor_saves_total",
+			Help: "Saves of VWO FME records, GrowthBook documents and Optimizely profiles by vendor.",
+		}, []string{"vendor"}),
 	}
 	m.Registry.MustRegister(
-		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows, m.SettingsWarnings,
+		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows, m.SettingsWarnings, m.VendorLookups, m.VendorSaves,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		poolCollector{pool: pool},
