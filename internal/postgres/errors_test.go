@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/pgtest"
 	"github.com/uss/uss/internal/postgres"
 	"github.com/uss/uss/internal/uss"
@@ -59,7 +62,7 @@ func TestAWriteCutOffWhileItRanHasAnUnknownOutcome(t *testing.T) {
 	defer pool.Close()
 	store := postgres.NewStore(pool)
 	a := uss.Assignment{UserID: "u", CampaignKey: "c", VariationName: "A", Source: uss.SourceSet}
-	_, err = store.SetAssignment(ctx, 1, a)
+	_, err = store.SetAssignment(ctx, 1, a, uss.SetUpsert)
 	require.NoError(t, err)
 
 	locker, err := pgx.Connect(ctx, url)
@@ -73,8 +76,14 @@ func TestAWriteCutOffWhileItRanHasAnUnknownOutcome(t *testing.T) {
 
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
-	_, err = store.SetAssignment(short, 1, uss.Assignment{UserID: "u", CampaignKey: "c", VariationName: "B", Source: uss.SourceSet})
+	_, err = store.SetAssignment(short, 1, uss.Assignment{UserID: "u", CampaignKey: "c", VariationName: "B", Source: uss.SourceSet}, uss.SetUpsert)
 	require.ErrorIs(t, err, uss.ErrOutcomeUnknown, "sent, then cut off: %v", err)
+	require.NotErrorIs(t, err, uss.ErrUnavailable)
+	short, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err = store.StoreDecision(short, decision.StoreParams{Account: 1, Key: uss.AssignmentKey{UserID: "u", CampaignKey: "c"},
+		Valid: []string{"A", "B"}, Candidate: "B", Source: uss.SourceBucketed, Expose: true})
+	require.ErrorIs(t, err, uss.ErrOutcomeUnknown, "a decision's write, sent, then cut off: %v", err)
 	require.NotErrorIs(t, err, uss.ErrUnavailable)
 
 	held, err := pool.Acquire(ctx) // the only connection
@@ -82,7 +91,31 @@ func TestAWriteCutOffWhileItRanHasAnUnknownOutcome(t *testing.T) {
 	defer held.Release()
 	short, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	_, err = store.SetAssignment(short, 1, uss.Assignment{UserID: "v", CampaignKey: "c", VariationName: "B", Source: uss.SourceSet})
+	_, err = store.SetAssignment(short, 1, uss.Assignment{UserID: "v", CampaignKey: "c", VariationName: "B", Source: uss.SourceSet}, uss.SetUpsert)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.NotErrorIs(t, err, uss.ErrOutcomeUnknown, "never sent: nothing was changed")
+}
+
+// A failed batch is written again row by row only when the database answered (so that a bad
+// row fails alone): never when it may have committed, which would write its rows twice, nor
+// when it could not be reached or the time is up.
+func TestOnlyABatchTheDatabaseRefusedIsRetriedRowByRow(t *testing.T) {
+	t.Parallel()
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	refused := &pgconn.PgError{Code: "22021"}
+	for _, tc := range []struct {
+		name  string
+		ctx   context.Context
+		err   error
+		alone bool
+	}{
+		{"refused by the database", context.Background(), refused, true},
+		{"a deadlock, mapped as unavailable", context.Background(), postgres.MapError(&pgconn.PgError{Code: "40P01"}), true},
+		{"not reached", context.Background(), fmt.Errorf("%w: %w", uss.ErrUnavailable, io.EOF), false},
+		{"cut off while it ran", context.Background(), fmt.Errorf("%w: %w", uss.ErrOutcomeUnknown, io.EOF), false},
+		{"refused, but the time is up", cancelled, refused, false},
+	} {
+		require.Equal(t, tc.alone, postgres.RetryAlone(tc.ctx, tc.err), tc.name)
+	}
 }

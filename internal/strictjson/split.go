@@ -1,5 +1,7 @@
 package strictjson
 
+import "encoding/json"
+
 // Splitting JSON that Check accepted, without copying: a parser that reads a large document
 // field by field (a settings file) walks it with these instead of decoding every level into
 // fresh maps and copies. On input Check did not accept the results are unspecified, but
@@ -9,7 +11,7 @@ package strictjson
 // slice of the input).
 type Member struct {
 	Key   []byte
-	Value []byte
+	Value json.RawMessage
 }
 
 // Members splits an object into its members, in order; false if obj is not an object.
@@ -54,13 +56,13 @@ func Members(obj []byte) ([]Member, bool) {
 }
 
 // Elements splits an array into its elements, in order; false if arr is not an array.
-func Elements(arr []byte) ([][]byte, bool) {
+func Elements(arr []byte) ([]json.RawMessage, bool) {
 	c := checker{data: arr}
 	c.space()
 	if !c.accept('[') {
 		return nil, false
 	}
-	out := make([][]byte, 0, count(arr, c.pos))
+	out := make([]json.RawMessage, 0, count(arr, c.pos))
 	c.space()
 	if c.accept(']') {
 		return out, true
