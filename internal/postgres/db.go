@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -55,7 +56,7 @@ func EnsureDatabase(ctx context.Context, target *pgx.ConnConfig) error {
 		return conn.Close(ctx)
 	}
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
+	if !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.InvalidCatalogName {
 		return fmt.Errorf("connect to database %q: %w", target.Database, err)
 	}
 	admin := target.Copy()
@@ -66,7 +67,7 @@ func EnsureDatabase(ctx context.Context, target *pgx.ConnConfig) error {
 	}
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{target.Database}.Sanitize())
-	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database: another process won
+	if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.DuplicateDatabase { // another process won
 		return nil
 	}
 	if err != nil {
