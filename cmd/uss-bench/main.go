@@ -54,8 +54,7 @@ func run(ctx context.Context, o Options, out io.Writer) (err error) {
 		return fmt.Errorf("uss-server binary: %w (run `make build` or give -server)", err)
 	}
 	if err := b.setUp(ctx); err != nil {
-		b.tearDown()
-		return err
+		return errors.Join(err, b.tearDown())
 	}
 	measureErr := b.measure(ctx)
 	if err := b.tearDown(); err != nil && measureErr == nil {

@@ -102,12 +102,15 @@ func TestShutdownDrainsInFlightRequestsThenClosesThePool(t *testing.T) {
 
 	stop() // what SIGTERM does in main
 	require.Eventually(t, func() bool {
-		_, err := net.DialTimeout("tcp", ln.Addr().String(), 100*time.Millisecond)
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
 		return err != nil
 	}, 5*time.Second, 10*time.Millisecond, "no new connections while draining")
 	select {
-	case <-served:
-		t.Fatal("Serve returned while a request was in flight")
+	case err := <-served:
+		t.Fatalf("Serve returned (%v) while a request was in flight", err)
 	case <-time.After(100 * time.Millisecond):
 	}
 
