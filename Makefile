@@ -5,6 +5,13 @@ SHELL := /bin/bash
 BIN          := bin/uss-server
 DEV_KEY_FILE := .uss-dev-key
 GO_TEST_FLAGS ?= -race -count=1 -timeout 30m
+MAKE_START   := $(shell date +%s)
+
+# make test leaves out, with -short, the tests that load data at production scale (the report
+# over a million assignments); USS_TEST_FULL=1 runs everything, as .ci/run does.
+ifeq ($(USS_TEST_FULL),)
+TEST_MODE := -short
+endif
 
 # The linter is pinned and built into bin/ on first use (the name carries the version, so a
 # new pin builds anew); it caches its results in ~/.cache/golangci-lint.
@@ -43,22 +50,25 @@ $(GOLANGCI_LINT):
 	mv bin/golangci-lint $@
 
 .PHONY: test
-test: lint ## lint, then run every test against a real PostgreSQL, the SDK integrations module's too (see README: Tests)
+test: lint ## lint, then run every test against a real PostgreSQL, the SDK integrations module's too (docs/testing.md)
 	go vet ./...
 	@# Each test binary appends how many API exchanges it held to api/openapi.yaml; the sum is printed.
 	@tally=$$(mktemp); status=0; \
-	USS_OPENAPI_TALLY=$$tally go test $(GO_TEST_FLAGS) ./... || status=$$?; \
+	USS_OPENAPI_TALLY=$$tally go test $(GO_TEST_FLAGS) $(TEST_MODE) ./... || status=$$?; \
 	if [ $$status -eq 0 ]; then \
-		(cd integrations && go vet ./... && USS_OPENAPI_TALLY=$$tally go test $(GO_TEST_FLAGS) ./...) || status=$$?; \
+		(cd integrations && go vet ./... && USS_OPENAPI_TALLY=$$tally go test $(GO_TEST_FLAGS) $(TEST_MODE) ./...) || status=$$?; \
 	fi; \
 	awk '{ n += $$1 } END { printf "openapi: %d request/response exchanges of the API tests validated against api/openapi.yaml\n", n }' $$tally; \
-	rm -f $$tally; exit $$status
+	rm -f $$tally; \
+	if [ -n "$(TEST_MODE)" ]; then echo "short mode: the production-scale tests were left out (USS_TEST_FULL=1 make test runs them)"; fi; \
+	echo "make test took $$(( $$(date +%s) - $(MAKE_START) ))s"; \
+	exit $$status
 
 .PHONY: fmt
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: bench
-bench: build ## load benchmark against pgbench on the local PostgreSQL, SPEC 6 (see README: Benchmarks)
+bench: build ## load benchmark against pgbench on the local PostgreSQL (docs/benchmarks.md)
 	go build -o bin/uss-bench ./cmd/uss-bench
 	bin/uss-bench -server $(BIN)
