@@ -1,6 +1,6 @@
 // Command uss-server is the uss User Storage Service: `serve` (the default) runs the HTTP API,
 // `migrate` manages the schema and `apikey` manages API keys. Configuration comes from the
-// environment (see README).
+// environment (docs/operations.md).
 package main
 
 import (
@@ -36,7 +36,7 @@ commands:
   apikey revoke KEY_ID           revoke a key
   apikey check KEY               exit 0 if KEY is a valid, unrevoked key
 
-Configuration is read from USS_* environment variables; see README.md.
+Configuration is read from USS_* environment variables; see docs/operations.md.
 `
 
 func main() {

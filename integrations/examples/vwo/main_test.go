@@ -35,8 +35,9 @@ func TestTheExampleNeedsAnAPIKey(t *testing.T) {
 	require.ErrorContains(t, err, "USS_API_KEY")
 }
 
-// The README shows this program whole, so what readers copy is what this test runs.
+// The integrations README shows this program whole, so what readers copy is what this test
+// runs.
 func TestTheReadmeShowsThisProgram(t *testing.T) {
 	t.Parallel()
-	adaptertest.RequireShownWhole(t, "../../../README.md", "main.go")
+	adaptertest.RequireShownWhole(t, "../../README.md", "main.go")
 }
