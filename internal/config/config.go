@@ -32,6 +32,28 @@ type Config struct {
 	// USS_PPROF_ADDR: when set, Go's profiling endpoints (/debug/pprof/) are served on this
 	// separate address; off by default, never on the API's address.
 	PprofAddr string
+
+	// Deployment: where the database is reached from and how long to wait for it.
+	Database DatabaseConfig
+}
+
+// DatabaseConfig is how uss reaches PostgreSQL beyond the query URL.
+type DatabaseConfig struct {
+	// USS_DIRECT_DATABASE_URL: a connection that reaches PostgreSQL itself, not through a
+	// transaction-pooling PgBouncer, for what needs a session: creating the database,
+	// migrations and LISTEN for settings changes. Empty: USS_DATABASE_URL serves for those too.
+	DirectURL string
+	// USS_STARTUP_TIMEOUT: how long `serve` waits for the database at start before it exits;
+	// 0 (the default) waits for as long as it takes.
+	StartupTimeout time.Duration
+}
+
+// DirectDatabaseURL is the URL for session work: USS_DIRECT_DATABASE_URL, else USS_DATABASE_URL.
+func (c Config) DirectDatabaseURL() string {
+	if c.Database.DirectURL != "" {
+		return c.Database.DirectURL
+	}
+	return c.DatabaseURL
 }
 
 // Default is the configuration of a local install: the local PostgreSQL, loopback only.
@@ -86,6 +108,8 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("USS_APIKEY_CACHE_TTL", &c.APIKeyCacheTTL)
 	duration("USS_SETTINGS_POLL_INTERVAL", &c.SettingsPollInterval)
 	parse("USS_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) })
+	str("USS_DIRECT_DATABASE_URL", &c.Database.DirectURL)
+	duration("USS_STARTUP_TIMEOUT", &c.Database.StartupTimeout)
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			errs = append(errs, err)
@@ -105,6 +129,12 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.PprofAddr); c.PprofAddr != "" && err != nil {
 		errs = append(errs, fmt.Errorf("USS_PPROF_ADDR: %w", err))
+	}
+	if _, err := pgxpool.ParseConfig(c.Database.DirectURL); c.Database.DirectURL != "" && err != nil {
+		errs = append(errs, fmt.Errorf("USS_DIRECT_DATABASE_URL: %s", redactErr(err, c.Database.DirectURL)))
+	}
+	if c.Database.StartupTimeout < 0 {
+		errs = append(errs, errors.New("USS_STARTUP_TIMEOUT: must be 0 (wait forever) or positive"))
 	}
 	positive := func(name string, ok bool) {
 		if !ok {

@@ -4,7 +4,8 @@
 // The server is found in this order: USS_TEST_DATABASE_URL if set; else a PostgreSQL on
 // 127.0.0.1:5432 (user postgres, trust auth) if one answers; else a testcontainers PostgreSQL
 // if a Docker engine answers; else the test fails with a message naming the three options.
-// It never skips.
+// It never skips. With USS_TEST_PGBOUNCER set, the databases are reached through a PgBouncer in
+// transaction mode (see pgbouncer.go).
 package pgtest
 
 import (
@@ -98,6 +99,9 @@ func create(t testing.TB, migrated bool) string {
 			t.Errorf("pgtest: drop database %s: %v", name, err)
 		}
 	})
+	if bouncerMode() {
+		return ThroughBouncer(t, withDatabase(name))
+	}
 	return withDatabase(name)
 }
 
