@@ -40,6 +40,10 @@ type Option func(*config.Config)
 func Config(databaseURL string) config.Config {
 	cfg := config.Default()
 	cfg.DatabaseURL = databaseURL
+	// Through the test PgBouncer, session work goes to the server directly, as in production.
+	if direct := pgtest.Direct(databaseURL); direct != databaseURL {
+		cfg.Database.DirectURL = direct
+	}
 	cfg.RequestTimeout = 5 * time.Second
 	cfg.ShutdownTimeout = 5 * time.Second
 	return cfg
@@ -60,6 +64,12 @@ func StartOn(t testing.TB, databaseURL string, opts ...Option) *Server {
 	}
 	srv, err := server.New(context.Background(), cfg, Logger())
 	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := srv.WaitStarted(ctx); err != nil {
+		srv.Close()
+		require.NoError(t, err, "the server starts")
+	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		ts.Close()

@@ -28,7 +28,16 @@ func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	if err := EnsureDatabase(ctx, cfg.ConnConfig); err != nil {
 		return nil, err
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	return Open(url)
+}
+
+// Open opens a pool on url without connecting: connections are made on first use.
+func Open(url string) (*pgxpool.Pool, error) {
+	cfg, err := ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)
 	}

@@ -34,8 +34,9 @@ type Store interface {
 	AllCurrentSettings(ctx context.Context) ([]Stored, error)
 	CurrentSettingsVersions(ctx context.Context) (map[uss.AccountID]int64, error)
 	// Listen calls changed for every version saved by any process until ctx is done, and
-	// connected after every (re)connection; lost gets each connection failure.
-	Listen(ctx context.Context, changed func(uss.AccountID, int64), connected func(), lost func(error))
+	// connected after every (re)connection; lost gets each connection failure, and deaf a
+	// connection that does not receive notifications (a transaction-pooling PgBouncer).
+	Listen(ctx context.Context, changed func(uss.AccountID, int64), connected func(), lost, deaf func(error))
 }
 
 // Snapshot is one account's settings as decisions see them; it never changes once published.
@@ -161,6 +162,12 @@ func (r *Registry) Watch(ctx context.Context, poll time.Duration) {
 		},
 		func() { r.sync(ctx) },
 		func(err error) { r.logger.Warn("settings listener lost its connection; reconnecting", "error", err) },
+		func(err error) {
+			r.logger.Error("settings change notifications are not received: uploads through other processes "+
+				"reach this one only by the poll; give LISTEN a direct connection to PostgreSQL with "+
+				"USS_DIRECT_DATABASE_URL (a transaction-pooling PgBouncer does not pass notifications)",
+				"poll_interval", poll, "error", err)
+		},
 	)
 	t := time.NewTicker(poll)
 	defer t.Stop()
