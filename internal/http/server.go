@@ -32,15 +32,16 @@ type Deps struct {
 	Keys      *apikey.Resolver
 	// Ready reports whether the server can serve (database reachable and migrated).
 	Ready   func(context.Context) error
-	// Started is nil once the server has reached its database; until then the API answers 503
-	// with it (nil Started: always started).
-	Started func() error
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 
 	BodyLimit         int64
 	SettingsBodyLimit int64
 	RequestTimeout    time.Duration
+
+	// Started is nil once the server has reached its database; until then the API answers 503
+	// with it (nil Started: always started).
+	Started func() error
 }
 
 // New builds the echo instance with every route.

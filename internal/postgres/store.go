@@ -14,7 +14,9 @@ type Store struct {
 }
 
 // NewStore returns a Store on pool.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool, session: pool.Config().ConnConfig} }
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, session: pool.Config().ConnConfig}
+}
 
 // WithSessionsOn returns the Store with its session work (LISTEN) connecting through direct,
 // its queries still on the pool.
