@@ -35,6 +35,7 @@ commands:
   apikey list [--account NAME]   list keys (ids only; keys are never shown again)
   apikey revoke KEY_ID           revoke a key
   apikey check KEY               exit 0 if KEY is a valid, unrevoked key
+  healthcheck [--url URL]        exit 0 if the server on USS_LISTEN_ADDR is ready (for HEALTHCHECK)
 
 Configuration is read from USS_* environment variables; see README.md.
 `
@@ -66,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, cfg, args, stdout)
 	case "apikey":
 		return apikeyCommand(ctx, cfg, args, stdout)
+	case "healthcheck":
+		return healthcheck(ctx, cfg, args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
