@@ -25,10 +25,13 @@ run: build ## serve on 127.0.0.1:8080 against the local PostgreSQL (creates the 
 	exec $(BIN) serve
 
 .PHONY: test
-test: ## vet and run every test against a real PostgreSQL, the SDK integrations module's too (see README: Tests)
+test: ## vet and run every test against a real PostgreSQL (the API suites once more through PgBouncer), the SDK integrations module's too (see README: Tests)
 	go vet ./...
 	go test $(GO_TEST_FLAGS) ./...
+	@echo "== the API suites once more, every query through a PgBouncer in transaction mode (docs/operations.md)"
+	USS_TEST_PGBOUNCER=1 go test $(GO_TEST_FLAGS) ./internal/http/
 	cd integrations && go vet ./... && go test $(GO_TEST_FLAGS) ./...
+	@if docker info >/dev/null 2>&1; then docker compose config --quiet; else echo "no Docker engine: docker-compose.yml checked as YAML by the Go tests only"; fi
 
 .PHONY: fmt
 fmt: ## format the code

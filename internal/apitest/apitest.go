@@ -58,11 +58,17 @@ func Start(t testing.TB, opts ...Option) *Server {
 // StartOn runs a server on an existing database, so several servers can share one.
 func StartOn(t testing.TB, databaseURL string, opts ...Option) *Server {
 	t.Helper()
+	return StartLogged(t, databaseURL, Logger(), opts...)
+}
+
+// StartLogged is StartOn with the server's log going to logger.
+func StartLogged(t testing.TB, databaseURL string, logger *slog.Logger, opts ...Option) *Server {
+	t.Helper()
 	cfg := Config(databaseURL)
 	for _, o := range opts {
 		o(&cfg)
 	}
-	srv, err := server.New(context.Background(), cfg, Logger())
+	srv, err := server.New(context.Background(), cfg, logger)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -149,12 +149,12 @@ func (s *Store) CurrentSettingsVersions(ctx context.Context) (map[uss.AccountID]
 // each (re)connection it calls connected, so the caller can catch up on what it missed while
 // disconnected; each lost connection is reported to lost and retried with backoff. A probe
 // notification sent through the pool after each connection tells whether notifications arrive
-// at all: through a transaction-pooling PgBouncer LISTEN succeeds and nothing ever comes, which
-// is reported to deaf.
-func (s *Store) Listen(ctx context.Context, changed func(uss.AccountID, int64), connected func(), lost, deaf func(error)) {
+// at all (through a transaction-pooling PgBouncer LISTEN succeeds and nothing ever comes):
+// probed gets nil when it arrived, an error when it did not.
+func (s *Store) Listen(ctx context.Context, changed func(uss.AccountID, int64), connected func(), lost, probed func(error)) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, changed, connected, deaf, func() { backoff = 100 * time.Millisecond })
+		err := s.listenOnce(ctx, changed, connected, probed, func() { backoff = 100 * time.Millisecond })
 		if ctx.Err() != nil {
 			return
 		}
@@ -174,7 +174,7 @@ const probeTimeout = 5 * time.Second
 
 const notifyProbeSQL = `SELECT pg_notify('` + SettingsChannel + `', $1)`
 
-func (s *Store) listenOnce(ctx context.Context, changed func(uss.AccountID, int64), connected func(), deaf func(error), reset func()) error {
+func (s *Store) listenOnce(ctx context.Context, changed func(uss.AccountID, int64), connected func(), probed func(error), reset func()) error {
 	conn, err := pgx.ConnectConfig(ctx, s.session.Copy())
 	if err != nil {
 		return err
@@ -200,7 +200,7 @@ func (s *Store) listenOnce(ctx context.Context, changed func(uss.AccountID, int6
 		cancel()
 		if err != nil && probing && ctx.Err() == nil && time.Now().After(probeDeadline) {
 			probing = false
-			deaf(fmt.Errorf("a probe notification sent through the query connection did not arrive within %s", probeTimeout))
+			probed(fmt.Errorf("a probe notification sent through the query connection did not arrive within %s", probeTimeout))
 			continue
 		}
 		if err != nil {
@@ -208,6 +208,7 @@ func (s *Store) listenOnce(ctx context.Context, changed func(uss.AccountID, int6
 		}
 		if n.Payload == probe {
 			probing = false
+			probed(nil)
 			continue
 		}
 		// Only uss sends on this channel; a payload it cannot read (another process's probe) is
