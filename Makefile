@@ -41,3 +41,8 @@ fmt: ## format the code
 bench: build ## load benchmark against pgbench on the local PostgreSQL, SPEC 6 (see README: Benchmarks)
 	go build -o bin/uss-bench ./cmd/uss-bench
 	bin/uss-bench -server $(BIN)
+
+.PHONY: attack
+attack: build ## the attacks uss must survive, on a private PostgreSQL it creates (about 3 minutes; see docs/operations.md)
+	go build -o bin/uss-attack ./cmd/uss-attack
+	bin/uss-attack -server $(BIN) $(ATTACK_FLAGS)
