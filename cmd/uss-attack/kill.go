@@ -35,12 +35,12 @@ func attackKillPostgres(ctx context.Context, e *env) (r result) {
 	time.Sleep(e.opts.load)
 	before := w.ackedCount()
 
-	killed := time.Now()
 	if err := e.cluster.kill9(); err != nil {
 		w.stop()
 		r.check(false, "kill -9 PostgreSQL: %v", err)
 		return r
 	}
+	killed := time.Now() // every PostgreSQL process is gone
 	if err := e.cluster.start(ctx); err != nil {
 		w.stop()
 		r.check(false, "restart PostgreSQL: %v", err)
@@ -73,8 +73,8 @@ func attackKillUSS(ctx context.Context, e *env) (r result) {
 	}
 	w := startWriters(e.opts.writers, srv.URL(""), key)
 	time.Sleep(e.opts.load)
-	killed := time.Now()
 	srv.Kill()
+	killed := time.Now() // the process is gone
 	acked := w.ackedCount()
 	restarted, err := e.startServer(ctx, "usskill", dbURL)
 	if err != nil {

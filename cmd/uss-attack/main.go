@@ -36,7 +36,10 @@ type result struct {
 	failures []string
 }
 
-func (r *result) figure(format string, args ...any) { r.figures = append(r.figures, fmt.Sprintf(format, args...)) }
+// figure records one measured figure.
+func (r *result) figure(format string, args ...any) {
+	r.figures = append(r.figures, fmt.Sprintf(format, args...))
+}
 
 // check records a failure when ok is false.
 func (r *result) check(ok bool, format string, args ...any) {

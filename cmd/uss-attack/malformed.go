@@ -54,11 +54,20 @@ type mutation struct {
 	apply func(r *rand.Rand, rt route) (method, target string, body []byte, header http.Header)
 }
 
-// applies says whether m makes an invalid request of rt: a persisted value is any JSON, so any
+// applies says whether m makes an invalid request of rt, and one that reaches what it aims at
+// (a body mutation goes to a route that reads a body). A persisted value is any JSON, so any
 // well-formed body is a valid write (other fields, types, nesting, numbers, a bare value); a
 // settings file may carry fields uss does not read.
 func (m mutation) applies(rt route) bool {
-	switch {
+	switch m.name {
+	case "bad method", "bad credentials", "unknown route":
+		return true // every route
+	case "bad query":
+		return rt.query != "" && (rt.method == http.MethodGet || rt.method == http.MethodDelete)
+	}
+	switch { // the rest mutate a body: routes that take one
+	case rt.body == "":
+		return false
 	case rt.path == "/v1/persisted-values" && rt.method == http.MethodPut:
 		return !slices.Contains([]string{"unknown field", "duplicate keys", "wrong types", "deep nesting", "huge number", "not an object"}, m.name)
 	case rt.path == "/v1/settings" && rt.method == http.MethodPut:
@@ -74,7 +83,8 @@ func target(rt route, query string) string {
 	return rt.path + "?" + query
 }
 
-// seedBody is the route's body, or a small object for routes without one.
+// seedBody is the route's body, or a small object for routes without one (bad methods, unknown
+// routes).
 func seedBody(rt route) string {
 	if rt.body == "" {
 		return `{"userId":"u1","campaignKey":"c"}`
@@ -85,36 +95,36 @@ func seedBody(rt route) string {
 var mutations = []mutation{
 	{"truncated JSON", func(r *rand.Rand, rt route) (string, string, []byte, http.Header) {
 		b := seedBody(rt)
-		return bodyMethod(rt), target(rt, rt.query), []byte(b[:r.IntN(len(b))]), nil // a proper prefix of an object is never JSON
+		return rt.method, target(rt, rt.query), []byte(b[:r.IntN(len(b))]), nil // a proper prefix of an object is never JSON
 	}},
 	{"invalid UTF-8 in a string", func(r *rand.Rand, rt route) (string, string, []byte, http.Header) {
 		b := seedBody(rt)
 		i := strings.Index(b, `":"`) + 3
-		return bodyMethod(rt), target(rt, rt.query), []byte(b[:i] + "\xff\xfe" + b[i:]), nil
+		return rt.method, target(rt, rt.query), []byte(b[:i] + "\xff\xfe" + b[i:]), nil
 	}},
 	{"wrong types", func(r *rand.Rand, rt route) (string, string, []byte, http.Header) {
 		b := seedBody(rt)
 		bad := []string{`123`, `[1,2]`, `{"x":1}`, `true`, `-1e400`}[r.IntN(5)]
 		i := strings.Index(b, `":"`) + 2
 		j := i + 1 + strings.Index(b[i+1:], `"`) + 1
-		return bodyMethod(rt), target(rt, rt.query), []byte(b[:i] + bad + b[j:]), nil
+		return rt.method, target(rt, rt.query), []byte(b[:i] + bad + b[j:]), nil
 	}},
 	{"unknown field", func(r *rand.Rand, rt route) (string, string, []byte, http.Header) {
 		b := seedBody(rt)
-		return bodyMethod(rt), target(rt, rt.query), []byte(`{"zzUnknown":1,` + b[1:]), nil
+		return rt.method, target(rt, rt.query), []byte(`{"zzUnknown":1,` + b[1:]), nil
 	}},
 	{"duplicate keys", func(r *rand.Rand, rt route) (string, string, []byte, http.Header) {
 		b := seedBody(rt)
-		k := b[1 : strings.Index(b, `:`)] // the first key, quoted
+		k := b[1:strings.Index(b, `:`)] // the first key, quoted
 		dup := k
 		if r.IntN(2) == 0 {
 			dup = strings.ToUpper(k)
 		}
-		return bodyMethod(rt), target(rt, rt.query), []byte(`{` + dup + `:"dup-` + fmt.Sprint(r.IntN(1000)) + `",` + b[1:]), nil
+		return rt.method, target(rt, rt.query), []byte(`{` + dup + `:"dup-` + fmt.Sprint(r.IntN(1000)) + `",` + b[1:]), nil
 	}},
 	{"not an object", func(r *rand.Rand, rt route) (string, string, []byte, http.Header) {
 		b := []string{``, `null`, `[]`, `"s"`, `0`, `{}{}`, `{} x`, "\x00\x01\x02", `{"a":`}[r.IntN(9)]
-		return bodyMethod(rt), target(rt, rt.query), []byte(b), nil
+		return rt.method, target(rt, rt.query), []byte(b), nil
 	}},
 	{"random bytes", func(r *rand.Rand, rt route) (string, string, []byte, http.Header) {
 		b := make([]byte, 1+r.IntN(2048))
@@ -122,15 +132,15 @@ var mutations = []mutation{
 			b[i] = byte(r.UintN(256))
 		}
 		b[0] = '!' // never a JSON value's first byte
-		return bodyMethod(rt), target(rt, rt.query), b, nil
+		return rt.method, target(rt, rt.query), b, nil
 	}},
 	{"deep nesting", func(r *rand.Rand, rt route) (string, string, []byte, http.Header) {
 		n := 100 + r.IntN(5000)
-		return bodyMethod(rt), target(rt, rt.query), []byte(`{"userId":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}`), nil
+		return rt.method, target(rt, rt.query), []byte(`{"userId":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}`), nil
 	}},
 	{"huge number", func(r *rand.Rand, rt route) (string, string, []byte, http.Header) {
 		num := []string{"1e999999", "-1e999999", strings.Repeat("9", 5000), "18446744073709551616", "1.7976931348623157e309"}[r.IntN(5)]
-		return bodyMethod(rt), target(rt, rt.query), []byte(`{"userId":` + num + `,"campaignKey":"c"}`), nil
+		return rt.method, target(rt, rt.query), []byte(`{"userId":` + num + `,"campaignKey":"c"}`), nil
 	}},
 	{"bad query", func(r *rand.Rand, rt route) (string, string, []byte, http.Header) {
 		q := []string{"userId=%zz&campaignKey=c", "userId=&campaignKey=", "userId=" + strings.Repeat("x", 4000) + "&campaignKey=c",
@@ -152,21 +162,12 @@ var mutations = []mutation{
 	}},
 	{"wrong content type", func(r *rand.Rand, rt route) (string, string, []byte, http.Header) {
 		ct := []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml"}[r.IntN(4)]
-		return bodyMethod(rt), target(rt, rt.query), []byte("userId=u&campaignKey=c"), http.Header{"Content-Type": {ct}}
+		return rt.method, target(rt, rt.query), []byte("userId=u&campaignKey=c"), http.Header{"Content-Type": {ct}}
 	}},
 	{"unknown route", func(r *rand.Rand, rt route) (string, string, []byte, http.Header) {
 		p := []string{"/v1/storage/", "/v1/", "/v2/storage", "/v1/storage/batch-get/x", "/../etc/passwd", "/v1/%2e%2e/storage", "/" + strings.Repeat("a/", 500)}[r.IntN(7)]
 		return rt.method, p, []byte(rt.body), nil
 	}},
-}
-
-// bodyMethod is the route's method when it takes a body, else POST (a body where none is
-// expected is a mutation too).
-func bodyMethod(rt route) string {
-	if rt.body == "" {
-		return http.MethodPost
-	}
-	return rt.method
 }
 
 // attackMalformed sends malformed requests, each with the valid key most of the time (so that
