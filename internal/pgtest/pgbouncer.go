@@ -7,10 +7,12 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,7 +31,7 @@ const BouncerEnv = "USS_TEST_PGBOUNCER"
 
 var (
 	bouncerOnce sync.Once
-	bouncerAddr string // host:port of the running PgBouncer
+	bouncerAddr atomic.Pointer[string] // host:port of the running PgBouncer, once started
 	bouncerErr  error
 )
 
@@ -37,7 +39,12 @@ var (
 // PgBouncer, with the query mode transaction pooling needs.
 func ThroughBouncer(t testing.TB, databaseURL string) string {
 	t.Helper()
-	bouncerOnce.Do(func() { bouncerAddr, bouncerErr = startBouncer() })
+	bouncerOnce.Do(func() {
+		var addr string
+		if addr, bouncerErr = startBouncer(); bouncerErr == nil {
+			bouncerAddr.Store(&addr)
+		}
+	})
 	if bouncerErr != nil {
 		t.Fatalf("pgtest: %v", bouncerErr)
 	}
@@ -45,7 +52,7 @@ func ThroughBouncer(t testing.TB, databaseURL string) string {
 	if err != nil {
 		t.Fatalf("pgtest: %s is not a URL: %v", databaseURL, err)
 	}
-	u.Host = bouncerAddr
+	u.Host = *bouncerAddr.Load()
 	q := u.Query()
 	// PgBouncer 1.18 keeps no prepared statement across transactions: pgx must not cache them.
 	q.Set("default_query_exec_mode", "exec")
@@ -57,7 +64,8 @@ func ThroughBouncer(t testing.TB, databaseURL string) string {
 // direct URL, the server's address for one through the PgBouncer.
 func Direct(databaseURL string) string {
 	u, err := url.Parse(databaseURL)
-	if err != nil || bouncerAddr == "" || u.Host != bouncerAddr {
+	addr := bouncerAddr.Load()
+	if err != nil || addr == nil || u.Host != *addr {
 		return databaseURL
 	}
 	server, err := url.Parse(serverURL)
@@ -142,14 +150,20 @@ logfile = %s
 		}
 		_ = os.Chmod(filepath.Join(dir, name), 0o666)
 	}
-	args := []string{filepath.Join(dir, "pgbouncer.ini")}
-	if os.Geteuid() == 0 {
-		args = append([]string{"-u", "postgres"}, args...)
-	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, filepath.Join(dir, "pgbouncer.ini"))
 	cmd.Dir = dir
-	// Killed when this test process dies, however it dies.
+	// Killed when this test process dies, however it dies. The parent-death signal is cleared
+	// by a change of user, so pgbouncer is started as its user rather than asked to switch.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return "", fmt.Errorf("pgbouncer refuses to run as root and there is no postgres user to run it as: %w", err)
+		}
+		uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+		gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	}
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("start pgbouncer: %w", err)
 	}
@@ -166,6 +180,7 @@ logfile = %s
 		}
 		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
 			c.Close()
+			_ = os.RemoveAll(dir) // read at start; the open log file lives on
 			return addr, nil
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -43,7 +43,8 @@ type Server struct {
 
 // New builds the server without waiting for the database: it is reached, created if missing
 // and migrated (unless cfg.MigrateOnStart is false) in the background, retried with backoff;
-// until then /livez answers and /readyz and the API say 503. WaitStarted waits for it.
+// until then /livez answers and /readyz and the API say 503. WaitStarted waits for it; a done
+// ctx ends the attempts.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, logger: logger}
 	s.startup.init()
@@ -96,10 +97,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	return s, nil
 }
 
-// watch runs a background task until Close, which waits for it to return before the pool
-// closes.
-func (s *Server) watch(task func(context.Context)) {
-	ctx, cancel := context.WithCancel(context.Background())
+// watch runs a background task until Close (or ctx is done), and Close waits for it to return
+// before the pool closes.
+func (s *Server) watch(ctx context.Context, task func(context.Context)) {
+	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -111,7 +112,7 @@ func (s *Server) watch(task func(context.Context)) {
 // Handler is the HTTP API.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// ready is the readiness check: the database answers and no migration is pending. Its errors
+// ready is the readiness check: started, the database answers and no migration is pending. Its errors
 // are shown to unauthenticated callers, so details go to the log only.
 func (s *Server) ready(ctx context.Context) error {
 	if err := s.startup.err(); err != nil {

@@ -79,11 +79,8 @@ const (
 // start reaches the database in the background, retrying with backoff, then keeps the settings
 // current until Close. When cfg's startup timeout passes first, Serve returns the error.
 func (s *Server) start(ctx context.Context, direct *pgxpool.Pool) {
-	ctx, cancel := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		if err := s.startOnce(ctx, direct); err != nil {
+	s.watch(ctx, func(ctx context.Context) {
+		if err := s.retryStart(ctx, direct); err != nil {
 			if ctx.Err() == nil {
 				s.logger.Error("giving up starting", "error", err)
 				s.startup.failed <- err
@@ -93,11 +90,10 @@ func (s *Server) start(ctx context.Context, direct *pgxpool.Pool) {
 		s.startup.set(nil)
 		close(s.startup.done)
 		s.registry.Watch(ctx, s.cfg.SettingsPollInterval)
-	}()
-	s.closers = append(s.closers, func() { cancel(); <-stopped })
+	})
 }
 
-func (s *Server) startOnce(ctx context.Context, direct *pgxpool.Pool) error {
+func (s *Server) retryStart(ctx context.Context, direct *pgxpool.Pool) error {
 	began := time.Now()
 	if limit := s.cfg.Database.StartupTimeout; limit > 0 {
 		var cancel context.CancelFunc
