@@ -28,6 +28,7 @@ type Server struct {
 	URL         string
 	DatabaseURL string
 	srv         *server.Server
+	ts          *httptest.Server
 }
 
 // ConfigT is the server configuration, named here so tests need not import config.
@@ -77,11 +78,16 @@ func StartLogged(t testing.TB, databaseURL string, logger *slog.Logger, opts ...
 		require.NoError(t, err, "the server starts")
 	}
 	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-	})
-	return &Server{URL: ts.URL, DatabaseURL: databaseURL, srv: srv}
+	s := &Server{URL: ts.URL, DatabaseURL: databaseURL, srv: srv, ts: ts}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Stop stops the server before the test ends: its requests finish, then its pool closes (so
+// the database's own statistics of its sessions are final). Stopping twice is harmless.
+func (s *Server) Stop() {
+	s.ts.Close()
+	s.srv.Close()
 }
 
 // Logger discards logs unless USS_TEST_LOG is set.

@@ -136,6 +136,12 @@ func (s *Service) decide(ctx context.Context, account uss.AccountID, req Request
 
 // DecideIn decides in a campaign already looked up.
 func (s *Service) DecideIn(ctx context.Context, account uss.AccountID, c *campaign.Campaign, req Request, expose bool) (Decision, error) {
+	return s.DecideWith(ctx, s.store, account, c, req, expose)
+}
+
+// DecideWith is DecideIn reading and writing through store: a caller that writes more than the
+// decision (a goal conversion) passes a transaction's store, so both commit together.
+func (s *Service) DecideWith(ctx context.Context, store Store, account uss.AccountID, c *campaign.Campaign, req Request, expose bool) (Decision, error) {
 	d := Decision{Campaign: c, Source: SourceNone}
 	if !c.Running() {
 		d.Reason = fmt.Sprintf("campaign status is %s; only RUNNING campaigns are served and nothing is stored", c.Status)
@@ -159,13 +165,13 @@ func (s *Service) DecideIn(ctx context.Context, account uss.AccountID, c *campai
 	switch {
 	case req.NotSticky:
 		if !req.DryRun {
-			if _, err := s.store.DeleteAssignment(ctx, account, key); err != nil {
+			if _, err := store.DeleteAssignment(ctx, account, key); err != nil {
 				return Decision{}, err
 			}
 		}
 		return fresh(d, candidate, why, "sticky is false: decided without the stored assignment, which is removed, and nothing stored"), nil
 	case req.DryRun:
-		stored, err := s.store.GetAssignment(ctx, account, key)
+		stored, err := store.GetAssignment(ctx, account, key)
 		if err != nil && !errors.Is(err, uss.ErrNotFound) {
 			return Decision{}, err
 		}
@@ -181,7 +187,7 @@ func (s *Service) DecideIn(ctx context.Context, account uss.AccountID, c *campai
 	if candidate != nil {
 		name = candidate.Name
 	}
-	stored, found, err := s.store.StoreDecision(ctx, account, key, c.VariationNames(), name, expose)
+	stored, found, err := store.StoreDecision(ctx, account, key, c.VariationNames(), name, expose)
 	if err != nil {
 		// Never decide past a failed read: the user may have a stored variation.
 		return Decision{}, err

@@ -2,7 +2,10 @@
 // campaigns a track call applies to, which goals count, revenue, returning users. A user
 // without a variation is decided first, as the VWO Go SDK does. The goal joins the
 // assignment's goal set and the conversions table in one atomic statement, so concurrent
-// tracks never lose a goal and a repeated goal is never counted twice.
+// tracks never lose a goal and a repeated goal is never counted twice. A conversion is
+// counted in the variation of the user's stored assignment, the row that holds the goal, so a
+// report counts one user and its conversions under one variation (a whitelisted user stored
+// in another variation converts in the stored one).
 package goals
 
 import (
@@ -10,6 +13,8 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/uss/uss/internal/campaign"
 	"github.com/uss/uss/internal/decision"
@@ -56,32 +61,51 @@ type Result struct {
 
 // Conversion is what the store records for one tracked goal.
 type Conversion struct {
-	UserID        string
-	CampaignKey   string
+	UserID      string
+	CampaignKey string
+	// VariationName is the variation of the row the conversion creates when the user has no
+	// stored assignment (a whitelisted user). A stored row's own variation always wins: the
+	// conversion is counted where the user is.
 	VariationName string
 	Goal          string
 	// Revenue is a decimal as text, "" for none.
 	Revenue string
 	// Repeatable: record the conversion even when the goal already converted.
 	Repeatable bool
-	// Source of the assignment row if the conversion has to create it (a whitelisted user
-	// has no stored row until a goal converts).
+	// Source of the assignment row if the conversion has to create it.
 	Source uss.Source
 }
 
-// Store records conversions.
-type Store interface {
+// Recorded is what RecordConversion did.
+type Recorded struct {
+	// VariationName is the variation the conversion was attributed to: the stored row's.
+	VariationName string
+	// NewGoal: the goal joined the row's goal set. Converted: a conversion row was written.
+	NewGoal, Converted bool
+}
+
+// TxStore is one transaction: decisions and conversions that commit together.
+type TxStore interface {
+	decision.Store
 	// RecordConversion atomically adds the goal to the assignment's goal set (creating the
-	// row if missing) and writes a conversion row when the goal is new, or when it repeats and
-	// c.Repeatable. It reports whether the goal was new and whether a conversion was written.
-	RecordConversion(ctx context.Context, account uss.AccountID, c Conversion) (newGoal, recorded bool, err error)
+	// row if missing) and writes a conversion row, in the row's variation, when the goal is
+	// new, or when it repeats and c.Repeatable.
+	RecordConversion(ctx context.Context, account uss.AccountID, c Conversion) (Recorded, error)
+}
+
+// Store runs a track's writes.
+type Store interface {
+	// InTx runs fn in one transaction: everything fn wrote commits when it returns nil, and
+	// nothing does otherwise.
+	InTx(ctx context.Context, fn func(TxStore) error) error
 }
 
 // Decider is the decision service (a user is decided before converting).
 type Decider interface {
 	Campaign(account uss.AccountID, key string) (*campaign.Campaign, error)
 	Campaigns(account uss.AccountID) ([]*campaign.Campaign, error)
-	DecideIn(ctx context.Context, account uss.AccountID, c *campaign.Campaign, req decision.Request, expose bool) (decision.Decision, error)
+	DecideWith(ctx context.Context, store decision.Store, account uss.AccountID, c *campaign.Campaign,
+		req decision.Request, expose bool) (decision.Decision, error)
 }
 
 // Service tracks goals.
@@ -96,20 +120,35 @@ func NewService(decider Decider, store Store) *Service {
 }
 
 // Track records the goal for the user in every campaign the request applies to. Bad input and
-// unknown campaigns are refused before anything is written; after that each campaign has its
-// own result.
+// unknown campaigns are refused before anything is written. Every campaign's writes (the
+// decision of a user without a variation, the goal, the conversion) commit in one
+// transaction: a failure anywhere leaves nothing written, so the caller may retry the whole
+// call, and a success has written every campaign's result.
 func (s *Service) Track(ctx context.Context, account uss.AccountID, req Request) ([]Result, error) {
 	campaigns, err := s.validate(account, &req)
 	if err != nil {
 		return nil, err
 	}
-	results := make([]Result, 0, len(campaigns))
-	for _, c := range campaigns {
-		r, err := s.trackIn(ctx, account, c, req)
-		if err != nil {
-			return nil, err
+	// Rows are locked in key order, as every multi-row writer locks them, so concurrent
+	// writers cannot deadlock; the results keep the request's order.
+	order := make([]int, len(campaigns))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(campaigns[a].Key, campaigns[b].Key) })
+	results := make([]Result, len(campaigns))
+	err = s.store.InTx(ctx, func(tx TxStore) error {
+		for _, i := range order {
+			r, err := s.trackIn(ctx, tx, account, campaigns[i], req)
+			if err != nil {
+				return err
+			}
+			results[i] = r
 		}
-		results = append(results, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return results, nil
 }
@@ -171,7 +210,7 @@ func (s *Service) validate(account uss.AccountID, req *Request) ([]*campaign.Cam
 	return out, nil
 }
 
-func (s *Service) trackIn(ctx context.Context, account uss.AccountID, c *campaign.Campaign, req Request) (Result, error) {
+func (s *Service) trackIn(ctx context.Context, tx TxStore, account uss.AccountID, c *campaign.Campaign, req Request) (Result, error) {
 	res := Result{CampaignKey: c.Key}
 	goal := c.Goal(req.GoalIdentifier)
 	switch {
@@ -191,7 +230,7 @@ func (s *Service) trackIn(ctx context.Context, account uss.AccountID, c *campaig
 		res.Reason = "a revenue goal needs revenueValue"
 		return res, nil
 	}
-	d, err := s.decider.DecideIn(ctx, account, c, decision.Request{
+	d, err := s.decider.DecideWith(ctx, tx, account, c, decision.Request{
 		CampaignKey: c.Key, UserID: req.UserID,
 		CustomVariables: req.CustomVariables, VariationTargetingVariables: req.VariationTargetingVariables,
 	}, false)
@@ -214,16 +253,16 @@ func (s *Service) trackIn(ctx context.Context, account uss.AccountID, c *campaig
 	if d.Source == decision.SourceWhitelisted {
 		conv.Source = uss.SourceWhitelisted
 	}
-	newGoal, recorded, err := s.store.RecordConversion(ctx, account, conv)
+	rec, err := tx.RecordConversion(ctx, account, conv)
 	if err != nil {
 		return res, err
 	}
-	res.Tracked = recorded
+	res.Tracked = rec.Converted
 	switch {
-	case newGoal:
-		res.Reason = fmt.Sprintf("converted in %q", d.Variation.Name)
-	case recorded:
-		res.Reason = fmt.Sprintf("converted again in %q (returning user)", d.Variation.Name)
+	case rec.NewGoal:
+		res.Reason = fmt.Sprintf("converted in %q", rec.VariationName)
+	case rec.Converted:
+		res.Reason = fmt.Sprintf("converted again in %q (returning user)", rec.VariationName)
 	default:
 		res.Reason = "the goal already converted for this user (set shouldTrackReturningUser to count it again)"
 	}

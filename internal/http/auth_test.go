@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -110,4 +111,33 @@ func TestAnotherAccountCanNeitherReadNorOverwrite(t *testing.T) {
 	require.Equal(t, mine, got, "A's row is as A wrote it")
 	resp = s.Do(t, a, http.MethodGet, persistedPath("u:userID", ""), nil)
 	require.JSONEq(t, `{"key":"u:userID","values":{"exp":{"g":"A"}}}`, string(resp.Body))
+}
+
+// Every label of the request metric comes from a bounded set: random methods and paths fold
+// into "other" and "unmatched", so no client can grow the server's memory through /metrics.
+func TestMetricLabelsStayBoundedWhateverTheRequest(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t)
+	key := s.NewKey(t, "acme")
+	const n = 200
+	for i := range n {
+		method := fmt.Sprintf("M%dABCDEFGHIJ", i)
+		s.Do(t, key, method, "/livez", nil)
+		s.Do(t, key, method, "/v1/storage", nil)
+		s.Do(t, key, http.MethodGet, fmt.Sprintf("/no/such/route/%d", i), nil)
+		s.Do(t, key, http.MethodGet, fmt.Sprintf("/v1/no-such-route-%d", i), nil)
+	}
+	body := string(s.Do(t, "", http.MethodGet, "/metrics", nil).Body)
+	series := 0
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "uss_http_request_duration_seconds_count{") {
+			series++
+			require.NotContains(t, line, "ABCDEFGHIJ", "a raw method became a label")
+			require.NotContains(t, line, "no-such-route", "a raw path became a label")
+			require.NotContains(t, line, "/no/such", "a raw path became a label")
+		}
+	}
+	require.Less(t, series, 10, "request series after %d random methods and paths:\n%s", 4*n, body)
+	require.Contains(t, body, fmt.Sprintf(`uss_http_request_duration_seconds_count{method="other",route="/livez",status="405"} %d`, n))
+	require.Contains(t, body, fmt.Sprintf(`uss_http_request_duration_seconds_count{method="GET",route="unmatched",status="404"} %d`, 2*n))
 }

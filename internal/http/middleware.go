@@ -94,7 +94,7 @@ func accessLog(logger *slog.Logger) echo.MiddlewareFunc {
 			}
 			logger.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
 				slog.String("request_id", requestID(c)),
-				slog.String("method", c.Request().Method),
+				slog.String("method", methodLabel(c.Request().Method)),
 				slog.String("route", routeLabel(c)),
 				slog.Int("status", c.Response().Status),
 				slog.Int64("bytes", c.Response().Size),
@@ -132,14 +132,27 @@ func routeLabel(c echo.Context) string {
 	return "unmatched"
 }
 
-// observe records every request's latency by route, method and status.
+// methodLabel is the request's method if it is one of HTTP's own, else "other": a label taken
+// from the request as sent would let any client add series (and memory) without limit.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
+// observe records every request's latency by route, method and status. Every label comes
+// from a bounded set: registered routes or "unmatched", HTTP's methods or "other", and the
+// statuses uss answers with.
 func observe(m *metrics.Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
 			err := next(c)
 			respond(c, err)
-			m.Requests.WithLabelValues(routeLabel(c), c.Request().Method, strconv.Itoa(c.Response().Status)).
+			m.Requests.WithLabelValues(routeLabel(c), methodLabel(c.Request().Method), strconv.Itoa(c.Response().Status)).
 				Observe(time.Since(start).Seconds())
 			return nil
 		}

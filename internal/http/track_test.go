@@ -258,3 +258,87 @@ func TestConcurrentTracksOfDifferentGoalsLoseNone(t *testing.T) {
 		require.Equal(t, 1, firsts[g], g)
 	}
 }
+
+// A track that reaches several campaigns commits all of them or none: with one campaign's row
+// locked until the request times out, the 503 leaves the other campaign untouched too, and a
+// retry then counts each conversion once.
+func TestATrackThatFailsInOneCampaignWritesNoneOfThem(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t, func(c *apitest.ConfigT) { c.RequestTimeout = time.Second })
+	key := s.NewKey(t, "acme")
+	putSettings(t, s, key, settingsJSON(campaignJSON("a", 100, [2]float64{50, 50}, ""), campaignJSON("b", 100, [2]float64{50, 50}, "")))
+	for _, c := range []string{"a", "b"} {
+		decide(t, s, key, "activate", map[string]any{"campaignKey": c, "userId": "u"})
+	}
+	before := s.Snapshot(t)
+
+	// Hold b's row: campaigns are written in key order, so a is written before b blocks.
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.DatabaseURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `SELECT 1 FROM assignments WHERE user_id = 'u' AND campaign_key = 'b' FOR UPDATE`)
+	require.NoError(t, err)
+	body := map[string]any{"campaignKey": nil, "userId": "u", "goalIdentifier": "signup", "shouldTrackReturningUser": true}
+	resp := s.Do(t, key, http.MethodPost, "/v1/track", body)
+	require.Equal(t, http.StatusServiceUnavailable, resp.Status, "%s", resp.Body)
+	require.Contains(t, string(resp.Body), "nothing was changed")
+	require.NoError(t, tx.Rollback(ctx))
+	require.Equal(t, before, s.Snapshot(t), "the 503 said nothing was changed, and nothing was")
+	require.Empty(t, conversions(t, s, "u", "a"))
+
+	// The retry the 503 invites counts each campaign's conversion exactly once.
+	require.Equal(t, map[string]bool{"a": true, "b": true}, trackedIn(track(t, s, key, body)))
+	require.Len(t, conversions(t, s, "u", "a"), 1)
+	require.Len(t, conversions(t, s, "u", "b"), 1)
+}
+
+// A user stored in one variation and whitelisted into another converts in the stored one: the
+// goal joins the stored row and the conversion row names the same variation, so the report
+// counts the user and the conversion under one variation.
+func TestAWhitelistedConversionCountsInTheStoredVariation(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t)
+	key := s.NewKey(t, "acme")
+	putSettings(t, s, key, settingsJSON(`{"id": 5, "key": "c", "name": "c", "status": "RUNNING", "type": "VISUAL_AB",
+		"percentTraffic": 100, "isForcedVariationEnabled": true, "goals": [{"identifier": "signup", "id": 1, "type": "CUSTOM_GOAL"}],
+		"variations": [
+			{"id": 1, "name": "Control", "weight": 50, "changes": {}, "segments": {"or": [{"custom_variable": {"qa": "true"}}]}},
+			{"id": 2, "name": "Variation-1", "weight": 50, "changes": {}}]}`))
+	stored := record{UserID: "u", CampaignKey: "c", VariationName: "Variation-1"}
+	require.Equal(t, http.StatusOK, s.Do(t, key, http.MethodPost, "/v1/storage", stored).Status)
+
+	r := track(t, s, key, map[string]any{"campaignKey": "c", "userId": "u", "goalIdentifier": "signup",
+		"variationTargetingVariables": map[string]any{"qa": "true"}})
+	require.True(t, r.Results[0].Tracked, r.Results[0].Reason)
+	require.Contains(t, r.Results[0].Reason, `"Variation-1"`, "the answer names the variation counted")
+	got, _ := getRecord(t, s, key, "u", "c")
+	require.Equal(t, record{UserID: "u", CampaignKey: "c", VariationName: "Variation-1", GoalIdentifier: "signup"}, got)
+	require.Equal(t, []conversionRow{{Variation: "Variation-1", Goal: "signup"}}, conversions(t, s, "u", "c"))
+
+	var report struct {
+		Variations []struct {
+			Name  string `json:"name"`
+			Users int64  `json:"users"`
+		} `json:"variations"`
+		Goals []struct {
+			Variation      string `json:"variation"`
+			ConvertedUsers int64  `json:"convertedUsers"`
+		} `json:"goals"`
+	}
+	resp := s.Do(t, key, http.MethodGet, "/v1/reports/campaign?campaignKey=c", nil)
+	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+	resp.Decode(t, &report)
+	users, converted := map[string]int64{}, map[string]int64{}
+	for _, v := range report.Variations {
+		users[v.Name] = v.Users
+	}
+	for _, g := range report.Goals {
+		converted[g.Variation] += g.ConvertedUsers
+	}
+	require.Equal(t, int64(1), users["Variation-1"], "%s", resp.Body)
+	require.Equal(t, int64(1), converted["Variation-1"], "%s", resp.Body)
+	require.Zero(t, converted["Control"], "%s", resp.Body)
+}

@@ -36,7 +36,7 @@ const revokeKeySQL = `UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 A
 // EnsureAccount returns the named account's id, creating the account if needed.
 func (s *Store) EnsureAccount(ctx context.Context, name string) (uss.AccountID, error) {
 	var id uss.AccountID
-	if err := s.pool.QueryRow(ctx, ensureAccountSQL, name).Scan(&id); err != nil {
+	if err := s.db.QueryRow(ctx, ensureAccountSQL, name).Scan(&id); err != nil {
 		return 0, mapError(fmt.Errorf("ensure account: %w", err))
 	}
 	return id, nil
@@ -44,7 +44,7 @@ func (s *Store) EnsureAccount(ctx context.Context, name string) (uss.AccountID, 
 
 // CreateKey stores a key's hash.
 func (s *Store) CreateKey(ctx context.Context, account uss.AccountID, id string, hash []byte) error {
-	if _, err := s.pool.Exec(ctx, createKeySQL, id, account, hash); err != nil {
+	if _, err := s.db.Exec(ctx, createKeySQL, id, account, hash); err != nil {
 		return mapError(fmt.Errorf("create api key: %w", err))
 	}
 	return nil
@@ -58,7 +58,7 @@ func scanKey(row pgx.Row) (apikey.StoredKey, error) {
 
 // LookupKey returns the key with that id.
 func (s *Store) LookupKey(ctx context.Context, id string) (apikey.StoredKey, error) {
-	k, err := scanKey(s.pool.QueryRow(ctx, lookupKeySQL, id))
+	k, err := scanKey(s.db.QueryRow(ctx, lookupKeySQL, id))
 	if err != nil {
 		return apikey.StoredKey{}, mapError(fmt.Errorf("look up api key: %w", err))
 	}
@@ -67,7 +67,7 @@ func (s *Store) LookupKey(ctx context.Context, id string) (apikey.StoredKey, err
 
 // ListKeys lists keys of the named account, or of every account when the name is empty.
 func (s *Store) ListKeys(ctx context.Context, accountName string) ([]apikey.StoredKey, error) {
-	rows, err := s.pool.Query(ctx, listKeysSQL, accountName)
+	rows, err := s.db.Query(ctx, listKeysSQL, accountName)
 	if err != nil {
 		return nil, mapError(fmt.Errorf("list api keys: %w", err))
 	}
@@ -80,7 +80,7 @@ func (s *Store) ListKeys(ctx context.Context, accountName string) ([]apikey.Stor
 
 // RevokeKey marks an active key revoked.
 func (s *Store) RevokeKey(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, revokeKeySQL, id)
+	tag, err := s.db.Exec(ctx, revokeKeySQL, id)
 	if err != nil {
 		return mapError(fmt.Errorf("revoke api key: %w", err))
 	}

@@ -65,8 +65,16 @@ RETURNING account_id, ` + assignmentColumns
 const deleteAssignmentSQL = `
 DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3`
 
+// eraseUserSQL removes a user's rows in one statement. The assignments are locked first, in
+// key order (the order every multi-row writer locks them), so an erasure cannot deadlock with
+// batched writes of the same user.
 const eraseUserSQL = `
-WITH a AS (DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 RETURNING 1),
+WITH locked AS (
+    SELECT campaign_key FROM assignments WHERE account_id = $1 AND user_id = $2
+    ORDER BY campaign_key FOR UPDATE
+),
+     a AS (DELETE FROM assignments WHERE account_id = $1 AND user_id = $2
+               AND campaign_key IN (SELECT campaign_key FROM locked) RETURNING 1),
      c AS (DELETE FROM conversions WHERE account_id = $1 AND user_id = $2 RETURNING 1),
      p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 RETURNING 1)
 SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c), (SELECT count(*) FROM p)`
@@ -79,7 +87,7 @@ func scanAssignment(row pgx.Row) (uss.Assignment, error) {
 
 // GetAssignment reads one assignment.
 func (s *Store) GetAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (uss.Assignment, error) {
-	a, err := scanAssignment(s.pool.QueryRow(ctx, getAssignmentSQL, account, key.UserID, key.CampaignKey))
+	a, err := scanAssignment(s.db.QueryRow(ctx, getAssignmentSQL, account, key.UserID, key.CampaignKey))
 	if err != nil {
 		return uss.Assignment{}, mapError(fmt.Errorf("get assignment: %w", err))
 	}
@@ -91,9 +99,9 @@ func (s *Store) GetAssignments(ctx context.Context, account uss.AccountID, userI
 	var rows pgx.Rows
 	var err error
 	if len(campaignKeys) == 0 {
-		rows, err = s.pool.Query(ctx, getUserAssignmentsSQL, account, userID)
+		rows, err = s.db.Query(ctx, getUserAssignmentsSQL, account, userID)
 	} else {
-		rows, err = s.pool.Query(ctx, getUserAssignmentsInSQL, account, userID, campaignKeys)
+		rows, err = s.db.Query(ctx, getUserAssignmentsInSQL, account, userID, campaignKeys)
 	}
 	if err != nil {
 		return nil, mapError(fmt.Errorf("get assignments: %w", err))
@@ -111,7 +119,7 @@ func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.
 	if goals == nil {
 		goals = []string{}
 	}
-	stored, err := scanAssignment(s.pool.QueryRow(ctx, setAssignmentSQL,
+	stored, err := scanAssignment(s.db.QueryRow(ctx, setAssignmentSQL,
 		account, a.UserID, a.CampaignKey, a.VariationName, goals, a.Source))
 	if err != nil {
 		return uss.Assignment{}, mapError(fmt.Errorf("set assignment: %w", err))
@@ -165,7 +173,7 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 		accounts[i], users[i], campaigns[i] = int64(r.Account), r.UserID, r.CampaignKey
 		variations[i], goals[i], sources[i] = r.VariationName, r.GoalIdentifier(), string(r.Source)
 	}
-	result, err := s.pool.Query(ctx, setAssignmentsSQL, accounts, users, campaigns, variations, goals, sources)
+	result, err := s.db.Query(ctx, setAssignmentsSQL, accounts, users, campaigns, variations, goals, sources)
 	if err != nil {
 		return nil, mapError(fmt.Errorf("set assignments: %w", err))
 	}
@@ -194,7 +202,7 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 
 // DeleteAssignment removes one assignment and returns how many rows went.
 func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (int64, error) {
-	tag, err := s.pool.Exec(ctx, deleteAssignmentSQL, account, key.UserID, key.CampaignKey)
+	tag, err := s.db.Exec(ctx, deleteAssignmentSQL, account, key.UserID, key.CampaignKey)
 	if err != nil {
 		return 0, mapError(fmt.Errorf("delete assignment: %w", err))
 	}
@@ -204,7 +212,7 @@ func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key
 // EraseUser removes everything of one user in one statement, so an erasure is all or nothing.
 func (s *Store) EraseUser(ctx context.Context, account uss.AccountID, userID string) (uss.Erased, error) {
 	var e uss.Erased
-	if err := s.pool.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues); err != nil {
+	if err := s.db.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues); err != nil {
 		return uss.Erased{}, mapError(fmt.Errorf("erase user: %w", err))
 	}
 	return e, nil

@@ -57,7 +57,7 @@ func (s *Store) StoreDecision(ctx context.Context, account uss.AccountID, key us
 		query, exposures = decideExposingSQL, 1
 	}
 	var st decision.Stored
-	err := s.pool.QueryRow(ctx, query, account, key.UserID, key.CampaignKey, valid, candidate, exposures).
+	err := s.db.QueryRow(ctx, query, account, key.UserID, key.CampaignKey, valid, candidate, exposures).
 		Scan(&st.VariationName, &st.Goals)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return decision.Stored{}, false, nil
@@ -68,39 +68,55 @@ func (s *Store) StoreDecision(ctx context.Context, account uss.AccountID, key us
 	return st, true, nil
 }
 
-// exposeManySQL is decideExposingSQL for many decisions of distinct keys at once, for the
-// common cases only: a stored row whose variation is valid gets its exposure (cur), a user
-// without a row gets the candidate (ins). A row it cannot settle, a stored row whose variation
-// is gone or one committed by another writer meanwhile, it leaves untouched (DO NOTHING) and
-// returns nothing for, and the caller decides that one alone with decideExposingSQL. $5 and $6
-// list every decision's valid variations as (ordinal, name) pairs.
-const exposeManySQL = `
+// The batched form of decideExposingSQL takes exposures of distinct keys in two kinds, each
+// in its own statement (so its own transaction) that locks rows in key order, the order every
+// multi-row writer locks them, so concurrent writers cannot deadlock. One statement for both
+// kinds would hold the locks of one while taking the other's, out of key order. Both settle
+// the common cases only: a row they cannot settle (a stored variation that is gone, a row
+// committed meanwhile with one) they leave untouched and return nothing for, and the caller
+// decides that one alone with decideExposingSQL. $5 and $6 list every decision's valid
+// variations as (ordinal, name) pairs.
+const exposeRequestSQL = `
 WITH req AS (
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
         AS r(account_id, user_id, campaign_key, candidate, i)
 ),
 valid AS (
     SELECT * FROM unnest($5::bigint[], $6::text[]) AS v(i, variation_name)
-),
-cur AS (
-    UPDATE assignments AS a SET exposures = a.exposures + 1
-    FROM req r
-    WHERE a.account_id = r.account_id AND a.user_id = r.user_id AND a.campaign_key = r.campaign_key
-      AND EXISTS (SELECT 1 FROM valid v WHERE v.i = r.i AND v.variation_name = a.variation_name)
-    RETURNING r.i, a.variation_name, a.goals
-),
-ins AS (
+),`
+
+// exposeCandidatesSQL: decisions with a candidate. A user without a row gets the candidate; a
+// stored row whose variation is valid gets its exposure (first writer wins).
+const exposeCandidatesSQL = exposeRequestSQL + `
+upsert AS (
     INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, source, exposures)
     SELECT r.account_id, r.user_id, r.campaign_key, r.candidate, 'bucketed', 1
     FROM req r
-    WHERE r.candidate <> '' AND NOT EXISTS (SELECT 1 FROM cur WHERE cur.i = r.i)
-    ORDER BY r.i
-    ON CONFLICT (account_id, user_id, campaign_key) DO NOTHING
+    ORDER BY r.account_id, r.user_id, r.campaign_key
+    ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET exposures = a.exposures + 1
+    WHERE EXISTS (
+        SELECT 1 FROM req r JOIN valid v ON v.i = r.i
+        WHERE r.account_id = a.account_id AND r.user_id = a.user_id AND r.campaign_key = a.campaign_key
+          AND v.variation_name = a.variation_name)
     RETURNING account_id, user_id, campaign_key, variation_name, goals
 )
-SELECT i, variation_name, goals FROM cur
-UNION ALL
-SELECT r.i, ins.variation_name, ins.goals FROM ins JOIN req r USING (account_id, user_id, campaign_key)`
+SELECT r.i, u.variation_name, u.goals FROM upsert u JOIN req r USING (account_id, user_id, campaign_key)`
+
+// exposeStoredSQL: decisions without a candidate (a user outside traffic or segments) can only
+// count an exposure on a stored row whose variation is valid; the rows are locked in key
+// order before they are updated.
+const exposeStoredSQL = exposeRequestSQL + `
+locked AS (
+    SELECT a.account_id, a.user_id, a.campaign_key, r.i
+    FROM assignments a JOIN req r USING (account_id, user_id, campaign_key)
+    WHERE EXISTS (SELECT 1 FROM valid v WHERE v.i = r.i AND v.variation_name = a.variation_name)
+    ORDER BY a.account_id, a.user_id, a.campaign_key
+    FOR UPDATE OF a
+)
+UPDATE assignments AS a SET exposures = a.exposures + 1
+FROM locked l
+WHERE a.account_id = l.account_id AND a.user_id = l.user_id AND a.campaign_key = l.campaign_key
+RETURNING l.i, a.variation_name, a.goals`
 
 // exposure is one activate's write: StoreDecision's arguments with expose true.
 type exposure struct {
@@ -118,9 +134,14 @@ type stored struct {
 	Found bool
 }
 
-// exposeMany runs exposeManySQL for exposures of distinct keys. settled[i] says whether the
-// statement settled exposures[i]; the others were not touched.
+// exposeMany writes exposures of distinct keys, all with a candidate or all without, in one
+// statement. settled[i] says whether the statement settled exposures[i]; the others were not
+// touched.
 func (s *Store) exposeMany(ctx context.Context, exposures []exposure) (out []stored, settled []bool, err error) {
+	query := exposeCandidatesSQL
+	if exposures[0].Candidate == "" {
+		query = exposeStoredSQL
+	}
 	n := len(exposures)
 	accounts, users, campaigns, candidates := make([]int64, n), make([]string, n), make([]string, n), make([]string, n)
 	var validOrdinals []int64
@@ -131,7 +152,7 @@ func (s *Store) exposeMany(ctx context.Context, exposures []exposure) (out []sto
 			validOrdinals, validNames = append(validOrdinals, int64(i+1)), append(validNames, name)
 		}
 	}
-	rows, err := s.pool.Query(ctx, exposeManySQL, accounts, users, campaigns, candidates, validOrdinals, validNames)
+	rows, err := s.db.Query(ctx, query, accounts, users, campaigns, candidates, validOrdinals, validNames)
 	if err != nil {
 		return nil, nil, mapError(fmt.Errorf("store decisions: %w", err))
 	}

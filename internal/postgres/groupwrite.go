@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"slices"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -107,25 +106,30 @@ func (g *GroupCommitted) writeExposures(ctx context.Context, es []exposure) []gr
 		results[at] = groupcommit.Result[stored]{Value: stored{Stored: st, Found: found}, Err: err}
 	}
 	for _, round := range rounds(es, exposure.key) {
-		// In key order, as upsertAssignments writes, so inserts lock rows in one order.
-		slices.SortFunc(round, func(a, b int) int { return es[a].key().compare(es[b].key()) })
-		out, settled, err := g.exposeMany(ctx, pick(es, round))
-		switch {
-		case err == nil:
-			for i, at := range round {
-				if settled[i] {
-					results[at].Value = out[i]
-				} else {
+		// Decisions with and without a candidate are written by different statements.
+		withCandidate, without := partition(round, func(at int) bool { return es[at].Candidate != "" })
+		for _, part := range [][]int{withCandidate, without} {
+			if len(part) == 0 {
+				continue
+			}
+			out, settled, err := g.exposeMany(ctx, pick(es, part))
+			switch {
+			case err == nil:
+				for i, at := range part {
+					if settled[i] {
+						results[at].Value = out[i]
+					} else {
+						alone(at)
+					}
+				}
+			case len(part) > 1 && retryAlone(ctx, err):
+				for _, at := range part {
 					alone(at)
 				}
-			}
-		case len(round) > 1 && retryAlone(ctx, err):
-			for _, at := range round {
-				alone(at)
-			}
-		default:
-			for _, at := range round {
-				results[at].Err = err
+			default:
+				for _, at := range part {
+					results[at].Err = err
+				}
 			}
 		}
 	}
@@ -158,6 +162,18 @@ func rounds[T any](rows []T, key func(T) accountKey) [][]int {
 		out[n] = append(out[n], i)
 	}
 	return out
+}
+
+// partition splits indexes by a predicate, keeping their order.
+func partition(at []int, pred func(int) bool) (yes, no []int) {
+	for _, i := range at {
+		if pred(i) {
+			yes = append(yes, i)
+		} else {
+			no = append(no, i)
+		}
+	}
+	return yes, no
 }
 
 func pick[T any](rows []T, at []int) []T {

@@ -24,7 +24,7 @@ WHERE account_id = $1 AND unit_id = $2 AND persist_key = $3 AND config_name = $4
 
 // PersistedValues returns every config's value under key (empty when there is none).
 func (s *Store) PersistedValues(ctx context.Context, account uss.AccountID, key string) (map[string]json.RawMessage, error) {
-	rows, err := s.pool.Query(ctx, getPersistedValuesSQL, account, uss.UnitID(key), key)
+	rows, err := s.db.Query(ctx, getPersistedValuesSQL, account, uss.UnitID(key), key)
 	if err != nil {
 		return nil, mapError(fmt.Errorf("get persisted values: %w", err))
 	}
@@ -46,7 +46,7 @@ func (s *Store) PersistedValues(ctx context.Context, account uss.AccountID, key 
 
 // SavePersistedValue upserts one config's value.
 func (s *Store) SavePersistedValue(ctx context.Context, account uss.AccountID, v uss.PersistedValue) error {
-	_, err := s.pool.Exec(ctx, savePersistedValueSQL, account, uss.UnitID(v.Key), v.Key, v.ConfigName, v.Value)
+	_, err := s.db.Exec(ctx, savePersistedValueSQL, account, uss.UnitID(v.Key), v.Key, v.ConfigName, v.Value)
 	if err != nil {
 		return mapError(fmt.Errorf("save persisted value: %w", err))
 	}
@@ -55,7 +55,7 @@ func (s *Store) SavePersistedValue(ctx context.Context, account uss.AccountID, v
 
 // DeletePersistedValue removes one config's value and returns how many rows went.
 func (s *Store) DeletePersistedValue(ctx context.Context, account uss.AccountID, key, configName string) (int64, error) {
-	tag, err := s.pool.Exec(ctx, deletePersistedValueSQL, account, uss.UnitID(key), key, configName)
+	tag, err := s.db.Exec(ctx, deletePersistedValueSQL, account, uss.UnitID(key), key, configName)
 	if err != nil {
 		return 0, mapError(fmt.Errorf("delete persisted value: %w", err))
 	}

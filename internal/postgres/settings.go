@@ -102,7 +102,7 @@ func scanSettings(row pgx.Row) (settings.Stored, error) {
 
 // CurrentSettings returns the account's newest file, or uss.ErrNotFound.
 func (s *Store) CurrentSettings(ctx context.Context, account uss.AccountID) (settings.Stored, error) {
-	st, err := scanSettings(s.pool.QueryRow(ctx, currentSettingsSQL, account))
+	st, err := scanSettings(s.db.QueryRow(ctx, currentSettingsSQL, account))
 	if err != nil {
 		return settings.Stored{}, mapError(fmt.Errorf("current settings: %w", err))
 	}
@@ -111,7 +111,7 @@ func (s *Store) CurrentSettings(ctx context.Context, account uss.AccountID) (set
 
 // AllCurrentSettings returns every account's newest file.
 func (s *Store) AllCurrentSettings(ctx context.Context) ([]settings.Stored, error) {
-	rows, err := s.pool.Query(ctx, allCurrentSettingsSQL)
+	rows, err := s.db.Query(ctx, allCurrentSettingsSQL)
 	if err != nil {
 		return nil, mapError(fmt.Errorf("all current settings: %w", err))
 	}
@@ -125,7 +125,7 @@ func (s *Store) AllCurrentSettings(ctx context.Context) ([]settings.Stored, erro
 // CurrentSettingsVersions returns every account's newest version number: the cheap poll that
 // backs up notifications.
 func (s *Store) CurrentSettingsVersions(ctx context.Context) (map[uss.AccountID]int64, error) {
-	rows, err := s.pool.Query(ctx, currentSettingsVersionsSQL)
+	rows, err := s.db.Query(ctx, currentSettingsVersionsSQL)
 	if err != nil {
 		return nil, mapError(fmt.Errorf("settings versions: %w", err))
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/uss/uss/internal/goals"
 )
 
 // withTx runs fn in a transaction with opts and commits if it returns nil. The deferred
@@ -22,4 +24,13 @@ func (s *Store) withTx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) 
 		return mapError(fmt.Errorf("commit: %w", err))
 	}
 	return nil
+}
+
+// InTx implements goals.Store: fn's statements run in one transaction, committed when fn
+// returns nil and rolled back otherwise, so a track that reaches several campaigns writes all
+// of them or none.
+func (s *Store) InTx(ctx context.Context, fn func(goals.TxStore) error) error {
+	return s.withTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		return fn(&Store{pool: s.pool, db: tx, session: s.session})
+	})
 }
