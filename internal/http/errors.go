@@ -125,11 +125,13 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		}
 		ae := classify(err)
 		rid := requestID(c)
+		// What the client was told (status, code, message) beside the error behind it.
+		told := []any{"request_id", rid, "route", c.Path(), "status", ae.Status, "code", ae.Code, "message", ae.Message, "error", err}
 		switch {
 		case ae.Status >= 500 && ae.Status != http.StatusServiceUnavailable:
-			logger.Error("request failed", "request_id", rid, "route", c.Path(), "error", err)
+			logger.Error("request failed", told...)
 		case ae.Status == http.StatusServiceUnavailable:
-			logger.Warn("request failed: unavailable", "request_id", rid, "route", c.Path(), "error", err)
+			logger.Warn("request failed: unavailable", told...)
 		}
 		if ae.Status == http.StatusUnauthorized {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, "Bearer")
