@@ -38,20 +38,24 @@ func TestSettingsReachAnotherServerBehindPgBouncerByNotification(t *testing.T) {
 		}
 		start := time.Now()
 		putSettings(t, a, key, settingsJSON(campaignJSON("c", 100, weights, "")))
-		require.Eventually(t, func() bool {
-			resp := b.Do(t, key, http.MethodPost, "/v1/variation", map[string]any{"campaignKey": "c", "userId": "Ashley", "dryRun": true})
-			if resp.Status != http.StatusOK {
-				return false
-			}
-			var d decided
-			resp.Decode(t, &d)
-			return name(d) == want
-		}, 5*time.Second, 2*time.Millisecond, "change %d reached the other server by notification", i)
+		require.Eventually(t, func() bool { return variationInUse(t, b, key, "Ashley") == want }, 5*time.Second, 2*time.Millisecond, "change %d reached the other server by notification", i)
 		took = append(took, time.Since(start))
 	}
 	slices.Sort(took)
 	t.Logf("settings change in use on the other server through PgBouncer: median %v, max %v over %d changes",
 		took[len(took)/2].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond), len(took))
+}
+
+// variationInUse is the variation server s would give user in campaign "c" now ("" if none).
+func variationInUse(t *testing.T, s *apitest.Server, key, user string) string {
+	t.Helper()
+	resp := s.Do(t, key, http.MethodPost, "/v1/variation", map[string]any{"campaignKey": "c", "userId": user, "dryRun": true})
+	if resp.Status != http.StatusOK {
+		return ""
+	}
+	var d decided
+	resp.Decode(t, &d)
+	return name(d)
 }
 
 // lockedBuffer is a log sink safe for a server's goroutines.
@@ -94,14 +98,8 @@ func TestAServerThatCannotReceiveNotificationsSaysSoAndPolls(t *testing.T) {
 	require.Contains(t, log.String(), "USS_DIRECT_DATABASE_URL", "the log says what to do")
 
 	putSettings(t, a, key, settingsJSON(campaignJSON("c", 100, [2]float64{0, 100}, "")))
-	require.Eventually(t, func() bool {
-		resp := b.Do(t, key, http.MethodPost, "/v1/variation", map[string]any{"campaignKey": "c", "userId": "u", "dryRun": true})
-		var d decided
-		if resp.Status == http.StatusOK {
-			resp.Decode(t, &d)
-		}
-		return name(d) == "Variation-1"
-	}, 10*time.Second, 20*time.Millisecond, "the poll still delivers the change")
+	require.Eventually(t, func() bool { return variationInUse(t, b, key, "u") == "Variation-1" },
+		10*time.Second, 20*time.Millisecond, "the poll still delivers the change")
 }
 
 // A server with a direct URL hears its own probe, and says so instead of warning.
