@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -115,4 +116,32 @@ func TestStartupTimeoutStopsServeWhenTheDatabaseNeverAnswers(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve still running long after its startup timeout")
 	}
+}
+
+// Behind PgBouncer, a database that does not exist yet is created through the direct URL, and
+// the server then serves its queries through PgBouncer.
+func TestAServerBehindPgBouncerCreatesItsMissingDatabaseThroughTheDirectURL(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	direct := pgtest.Direct(pgtest.EmptyURL(t))
+	u, err := url.Parse(direct)
+	require.NoError(t, err)
+	admin, err := postgres.Connect(ctx, pgtest.Direct(pgtest.EmptyURL(t)))
+	require.NoError(t, err)
+	defer admin.Close()
+	_, err = admin.Exec(ctx, "DROP DATABASE "+strings.TrimPrefix(u.Path, "/")+" WITH (FORCE)")
+	require.NoError(t, err)
+
+	cfg := apitest.Config(pgtest.ThroughBouncer(t, direct))
+	cfg.Database.DirectURL = direct
+	srv, err := server.New(ctx, cfg, apitest.Logger())
+	require.NoError(t, err)
+	defer srv.Close()
+	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	require.NoError(t, srv.WaitStarted(waitCtx), "the database is created and migrated")
+	key, err := apikey.Create(ctx, postgres.NewStore(srv.Pool()), "acme")
+	require.NoError(t, err, "and queried through PgBouncer")
+	require.NotEmpty(t, key)
+	require.NotEqual(t, u.Port(), fmt.Sprint(srv.Pool().Config().ConnConfig.Port), "the queries go through PgBouncer")
 }
