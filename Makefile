@@ -27,11 +27,23 @@ run: build ## serve on 127.0.0.1:8080 against the local PostgreSQL (creates the 
 .PHONY: test
 test: ## vet and run every test against a real PostgreSQL (the API suites once more through PgBouncer), the SDK integrations module's too (see README: Tests)
 	go vet ./...
-	go test $(GO_TEST_FLAGS) ./...
-	@echo "== the API suites once more, every query through a PgBouncer in transaction mode (docs/operations.md)"
-	USS_TEST_PGBOUNCER=1 go test $(GO_TEST_FLAGS) ./internal/http/
-	cd integrations && go vet ./... && go test $(GO_TEST_FLAGS) ./...
-	@if docker info >/dev/null 2>&1; then docker compose config --quiet; else echo "no Docker engine: docker-compose.yml checked as YAML by the Go tests only"; fi
+	@# Each test binary appends how many API exchanges it held to api/openapi.yaml; the sum is printed.
+	@# The API suites then run once more with every query through a PgBouncer in transaction mode
+	@# (docs/operations.md).
+	@tally=$$(mktemp); status=0; \
+	USS_OPENAPI_TALLY=$$tally go test $(GO_TEST_FLAGS) ./... || status=$$?; \
+	if [ $$status -eq 0 ]; then \
+		echo "== the API suites once more, every query through a PgBouncer in transaction mode"; \
+		USS_TEST_PGBOUNCER=1 go test $(GO_TEST_FLAGS) ./internal/http/ || status=$$?; \
+	fi; \
+	if [ $$status -eq 0 ]; then \
+		(cd integrations && go vet ./... && USS_OPENAPI_TALLY=$$tally go test $(GO_TEST_FLAGS) ./...) || status=$$?; \
+	fi; \
+	awk '{ n += $$1 } END { printf "openapi: %d request/response exchanges of the API tests validated against api/openapi.yaml\n", n }' $$tally; \
+	rm -f $$tally; \
+	if docker info >/dev/null 2>&1; then docker compose config --quiet || status=$$?; \
+	else echo "no Docker engine: docker-compose.yml checked as YAML by the Go tests only"; fi; \
+	exit $$status
 
 .PHONY: fmt
 fmt: ## format the code

@@ -46,6 +46,13 @@ var routes = []route{
 	{http.MethodGet, "/livez", "", ""},
 	{http.MethodGet, "/readyz", "", ""},
 	{http.MethodGet, "/metrics", "", ""},
+	{http.MethodGet, "/openapi.yaml", "", ""},
+	{http.MethodGet, "/ui/", "", ""},
+	{http.MethodPost, "/ui/login", "", ""},
+	{http.MethodPost, "/ui/logout", "", ""},
+	{http.MethodGet, "/ui/campaigns", "", ""},
+	{http.MethodGet, "/ui/campaign", "campaignKey=c", ""},
+	{http.MethodGet, "/ui/assets/app.css", "", ""},
 }
 
 // mutation makes a request that must be refused: none of them is a valid write.

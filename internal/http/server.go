@@ -13,12 +13,15 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/uss/uss/api"
 	"github.com/uss/uss/internal/apikey"
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/metrics"
+	"github.com/uss/uss/internal/reportpages"
 	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/settings"
+	"github.com/uss/uss/internal/uisession"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -30,6 +33,8 @@ type Deps struct {
 	Goals     *goals.Service
 	Reports   *reports.Service
 	Keys      *apikey.Resolver
+	// Sessions sign people in to the report pages.
+	Sessions *uisession.Service
 	// Ready reports whether the server can serve (database reachable and migrated).
 	Ready   func(context.Context) error
 	Metrics *metrics.Metrics
@@ -58,6 +63,7 @@ func New(d Deps) *echo.Echo {
 	e.GET("/livez", livez)
 	e.GET("/readyz", readyz(d.Ready))
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
+	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", api.OpenAPI) })
 
 	timeout := middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
 		Timeout: d.RequestTimeout,
@@ -97,6 +103,9 @@ func New(d Deps) *echo.Echo {
 	v1.add(http.MethodPost, "/variation", decisions.variation)
 	v1.add(http.MethodPost, "/track", trackHandlers{svc: d.Goals}.track)
 	v1.add(http.MethodGet, "/reports/campaign", reportHandlers{svc: d.Reports}.campaign)
+
+	uiRoutes(e, uiHandlers{sessions: d.Sessions, reports: d.Reports, pages: reportpages.New(),
+		assets: reportpages.Assets(), logger: d.Logger}, d.BodyLimit, timeout)
 	return e
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/uss/uss/internal/postgres"
 	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/settings"
+	"github.com/uss/uss/internal/uisession"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -78,13 +79,15 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	s.closers = append(s.closers, writes.Close)
 
 	decisions := decision.NewService(writes, s.registry)
+	keys := apikey.NewResolver(store, cfg.APIKeyCacheTTL)
 	s.handler = httpapi.New(httpapi.Deps{
 		Storage:           uss.NewService(writes),
 		Settings:          s.registry,
 		Decisions:         decisions,
 		Goals:             goals.NewService(decisions, store),
-		Reports:           reports.NewService(store),
-		Keys:              apikey.NewResolver(store, cfg.APIKeyCacheTTL),
+		Reports:           reports.NewService(store, s.registry),
+		Keys:              keys,
+		Sessions:          uisession.NewService(store, keys),
 		Ready:             s.ready,
 		Started:           s.startup.err,
 		Metrics:           m,
