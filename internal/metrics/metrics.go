@@ -19,6 +19,11 @@ type Metrics struct {
 	Decisions *prometheus.CounterVec
 	// GroupCommitRows: rows per group-committed statement, by write (set, activate).
 	GroupCommitRows *prometheus.HistogramVec
+	// VendorLookups: reads of the other SDKs' storage by vendor (vwo_fme, growthbook,
+	// optimizely) and result (hit, miss); a batch get counts each document asked for.
+	VendorLookups *prometheus.CounterVec
+	// VendorSaves: saves of the other SDKs' storage by vendor.
+	VendorSaves *prometheus.CounterVec
 }
 
 // New registers uss's metrics, the Go runtime's, and the pool's statistics.
@@ -43,9 +48,17 @@ func New(pool *pgxpool.Pool) *Metrics {
 			Help:    "Rows written per group-committed statement, by write (set, activate).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 		}, []string{"write"}),
+		VendorLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "uss_vendor_lookups_total",
+			Help: "Reads of VWO FME records, GrowthBook documents and Optimizely profiles by vendor and result (hit, miss).",
+		}, []string{"vendor", "result"}),
+		VendorSaves: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "uss_vendor_saves_total",
+			Help: "Saves of VWO FME records, GrowthBook documents and Optimizely profiles by vendor.",
+		}, []string{"vendor"}),
 	}
 	m.Registry.MustRegister(
-		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows,
+		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows, m.VendorLookups, m.VendorSaves,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		poolCollector{pool: pool},

@@ -65,19 +65,37 @@ RETURNING account_id, ` + assignmentColumns
 const deleteAssignmentSQL = `
 DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3`
 
-// eraseUserSQL removes a user's rows in one statement. The assignments are locked first, in
-// key order (the order every multi-row writer locks them), so an erasure cannot deadlock with
-// batched writes of the same user.
+// eraseUserSQL removes a user's rows from every table in one statement. The rows of the
+// tables that statements write several of at once (assignments, GrowthBook documents,
+// Optimizely profiles) are locked first, in key order (the order every multi-row writer locks
+// them), so an erasure cannot deadlock with batched writes or document saves of the same
+// user. GrowthBook entries are matched by attribute value, whatever the attribute (id,
+// deviceId, ...).
 const eraseUserSQL = `
 WITH locked AS (
     SELECT campaign_key FROM assignments WHERE account_id = $1 AND user_id = $2
     ORDER BY campaign_key FOR UPDATE
 ),
+     locked_growthbook AS (
+    SELECT attribute_name, assignment_key FROM growthbook_assignments WHERE account_id = $1 AND attribute_value = $2
+    ORDER BY attribute_name, assignment_key FOR UPDATE
+),
+     locked_optimizely AS (
+    SELECT experiment_id FROM optimizely_decisions WHERE account_id = $1 AND user_id = $2
+    ORDER BY experiment_id FOR UPDATE
+),
      a AS (DELETE FROM assignments WHERE account_id = $1 AND user_id = $2
                AND campaign_key IN (SELECT campaign_key FROM locked) RETURNING 1),
      c AS (DELETE FROM conversions WHERE account_id = $1 AND user_id = $2 RETURNING 1),
-     p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 RETURNING 1)
-SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c), (SELECT count(*) FROM p)`
+     p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 RETURNING 1),
+     f AS (DELETE FROM vwo_fme_records WHERE account_id = $1 AND user_id = $2 RETURNING 1),
+     g AS (DELETE FROM growthbook_assignments WHERE account_id = $1 AND attribute_value = $2
+               AND (attribute_name, assignment_key) IN (SELECT attribute_name, assignment_key FROM locked_growthbook)
+               RETURNING 1),
+     o AS (DELETE FROM optimizely_decisions WHERE account_id = $1 AND user_id = $2
+               AND experiment_id IN (SELECT experiment_id FROM locked_optimizely) RETURNING 1)
+SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c), (SELECT count(*) FROM p),
+       (SELECT count(*) FROM f), (SELECT count(*) FROM g), (SELECT count(*) FROM o)`
 
 func scanAssignment(row pgx.Row) (uss.Assignment, error) {
 	var a uss.Assignment
@@ -212,7 +230,9 @@ func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key
 // EraseUser removes everything of one user in one statement, so an erasure is all or nothing.
 func (s *Store) EraseUser(ctx context.Context, account uss.AccountID, userID string) (uss.Erased, error) {
 	var e uss.Erased
-	if err := s.db.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues); err != nil {
+	err := s.db.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues,
+		&e.VWOFMERecords, &e.GrowthBookAssignments, &e.OptimizelyDecisions)
+	if err != nil {
 		return uss.Erased{}, mapError(fmt.Errorf("erase user: %w", err))
 	}
 	return e, nil

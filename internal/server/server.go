@@ -19,13 +19,16 @@ import (
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/groupcommit"
+	"github.com/uss/uss/internal/growthbook"
 	httpapi "github.com/uss/uss/internal/http"
 	"github.com/uss/uss/internal/metrics"
+	"github.com/uss/uss/internal/optimizely"
 	"github.com/uss/uss/internal/postgres"
 	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/settings"
 	"github.com/uss/uss/internal/uisession"
 	"github.com/uss/uss/internal/uss"
+	"github.com/uss/uss/internal/vwofme"
 )
 
 // Server is one uss process.
@@ -82,6 +85,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	keys := apikey.NewResolver(store, cfg.APIKeyCacheTTL)
 	s.handler = httpapi.New(httpapi.Deps{
 		Storage:           uss.NewService(writes),
+		VWOFME:            vwofme.NewService(store),
+		GrowthBook:        growthbook.NewService(store),
+		Optimizely:        optimizely.NewService(store),
 		Settings:          s.registry,
 		Decisions:         decisions,
 		Goals:             goals.NewService(decisions, store),

@@ -23,7 +23,8 @@ type Store interface {
 	// SetAssignments upserts all rows or none.
 	SetAssignments(ctx context.Context, account AccountID, as []Assignment) ([]Assignment, error)
 	DeleteAssignment(ctx context.Context, account AccountID, key AssignmentKey) (int64, error)
-	// EraseUser removes every assignment, conversion and persisted value of the user at once.
+	// EraseUser removes every assignment, conversion and persisted value of the user, and the
+	// user's records of the other SDKs' storage (docs/vendors.md), at once.
 	EraseUser(ctx context.Context, account AccountID, userID string) (Erased, error)
 	PersistedValues(ctx context.Context, account AccountID, key string) (map[string]json.RawMessage, error)
 	SavePersistedValue(ctx context.Context, account AccountID, v PersistedValue) error
