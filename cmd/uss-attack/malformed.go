@@ -37,6 +37,13 @@ var routes = []route{
 	{http.MethodGet, "/v1/persisted-values", "key=u1", ""},
 	{http.MethodPut, "/v1/persisted-values", "key=m3&configName=exp", `{"a":"b"}`},
 	{http.MethodDelete, "/v1/persisted-values", "key=u1&configName=exp", ""},
+	{http.MethodGet, "/v1/vwo-fme/storage", "featureKey=f1&userId=u1", ""},
+	{http.MethodPost, "/v1/vwo-fme/storage", "", `{"featureKey":"f1","userId":"m6","rolloutVariationId":1}`},
+	{http.MethodGet, "/v1/growthbook/sticky-buckets", "attributeName=id&attributeValue=u1", ""},
+	{http.MethodPut, "/v1/growthbook/sticky-buckets", "", `{"attributeName":"id","attributeValue":"u1","assignments":{"exp__0":"1"}}`},
+	{http.MethodPost, "/v1/growthbook/sticky-buckets/batch-get", "", `{"attributes":{"id":"u1"}}`},
+	{http.MethodPost, "/v1/optimizely/profiles/lookup", "", `{"user_id":"u1"}`},
+	{http.MethodPost, "/v1/optimizely/profiles/save", "", `{"user_id":"m7","experiment_bucket_map":{"e1":{"variation_id":"v1"}}}`},
 	{http.MethodPut, "/v1/settings", "", settingsFile},
 	{http.MethodGet, "/v1/settings", "", ""},
 	{http.MethodPost, "/v1/activate", "", `{"campaignKey":"c","userId":"m4"}`},
@@ -77,6 +84,9 @@ func (m mutation) applies(rt route) bool {
 		return false
 	case rt.path == "/v1/persisted-values" && rt.method == http.MethodPut:
 		return !slices.Contains([]string{"unknown field", "duplicate keys", "wrong types", "deep nesting", "huge number", "not an object"}, m.name)
+	case rt.path == "/v1/vwo-fme/storage" && rt.method == http.MethodPost:
+		// A VWO FME record keeps every field beside featureKey and userId as given.
+		return m.name != "unknown field" && m.name != "duplicate keys"
 	case rt.path == "/v1/settings" && rt.method == http.MethodPut:
 		return m.name != "unknown field"
 	}
