@@ -2,28 +2,21 @@ package campaign_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/uss/uss/internal/campaign"
+	"github.com/uss/uss/internal/vwovectors"
 )
 
 // FuzzParse: any input either fails with a *ValidationError or yields
-// settings that re-validate from their own Raw() and can decide without
-// panicking. Seeds include the golden files and hostile shapes (deep
+// settings that re-validate from their own Raw() and whose decision steps
+// run without panicking. Seeds include the golden files and hostile shapes (deep
 // nesting, huge regexes, wide trees) that the parse-time limits must stop.
 func FuzzParse(f *testing.F) {
 	for _, rel := range []string{"go-sdk/settings.json", "node-sdk/settings.json"} {
-		data, err := os.ReadFile(filepath.Join("testdata", "vwo-vectors", rel))
-		if err != nil {
-			f.Fatal(err)
-		}
 		var files map[string]json.RawMessage
-		if err := json.Unmarshal(data, &files); err != nil {
-			f.Fatal(err)
-		}
+		vwovectors.Read(f, rel, &files)
 		for _, file := range files {
 			f.Add([]byte(file))
 		}
@@ -55,18 +48,18 @@ func FuzzParse(f *testing.F) {
 		if len(again.Campaigns) != len(s.Campaigns) {
 			t.Fatalf("re-parse found %d campaigns, first parse %d", len(again.Campaigns), len(s.Campaigns))
 		}
-		in := campaign.Inputs{
-			CustomVariables:             map[string]any{"browser": "chrome", "n": 10.0},
-			VariationTargetingVariables: map[string]any{"browser": "chrome"},
-		}
+		vars := map[string]any{"browser": "chrome", "n": 10.0}
 		for _, c := range s.Campaigns {
 			if s.Campaign(c.Key) != c {
 				t.Fatalf("campaign %q not found by its key", c.Key)
 			}
 			for _, user := range []string{"Ashley", "", "user-7519"} {
-				v, _ := campaign.Decide(c, user, in)
-				if v != nil && c.Variation(v.Name) != v {
-					t.Fatalf("decided variation %q is not the campaign's", v.Name)
+				c.InTraffic(user)
+				c.PassesSegments(vars)
+				for _, v := range []*campaign.Variation{c.Whitelist(user, vars), c.Allocate(user)} {
+					if v != nil && c.Variation(v.Name) != v {
+						t.Fatalf("variation %q is not the campaign's", v.Name)
+					}
 				}
 			}
 		}

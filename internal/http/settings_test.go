@@ -51,7 +51,7 @@ func TestSettingsAreValidatedVersionedAndReturned(t *testing.T) {
 	v1 := settingsJSON(campaignJSON("c1", 100, [2]float64{50, 50}, ""), campaignJSON("c2", 50, [2]float64{10, 90}, ""))
 	resp := s.Do(t, key, http.MethodPut, "/v1/settings", v1)
 	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
-	require.JSONEq(t, `{"version": 1, "campaigns": 2}`, string(resp.Body))
+	require.JSONEq(t, `{"version": 1, "campaigns": 2, "warnings": []}`, string(resp.Body))
 
 	resp = s.Do(t, key, http.MethodGet, "/v1/settings", nil)
 	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
@@ -114,4 +114,30 @@ func TestSettingsOverTheirLimitGet413(t *testing.T) {
 	s2 := apitest.Start(t, func(c *apitest.ConfigT) { c.BodyLimit = 1024 })
 	key2 := s2.NewKey(t, "acme")
 	require.Equal(t, int64(1), putSettings(t, s2, key2, big))
+}
+
+// A regex Go's RE2 cannot compile may still be valid where the rule was written (a browser),
+// so the file loads; every such condition is reported in the answer, and counted.
+func TestSettingsWithARegexGoCannotCompileLoadWithWarnings(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t)
+	key := s.NewKey(t, "acme")
+	body := settingsJSON(campaignJSON("c", 100, [2]float64{50, 50},
+		`"segments": {"or": [{"custom_variable": {"browser": "regex(([)"}}, {"custom_variable": {"os": "regex((?<=a)b)"}}]}`))
+	resp := s.Do(t, key, http.MethodPut, "/v1/settings", body)
+	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+	var out struct {
+		Version  int64    `json:"version"`
+		Warnings []string `json:"warnings"`
+	}
+	resp.Decode(t, &out)
+	require.Equal(t, int64(1), out.Version)
+	require.Len(t, out.Warnings, 2, "%s", resp.Body)
+	require.Contains(t, out.Warnings[0], `campaigns[0].segments.or[0].custom_variable["browser"]`)
+	require.Contains(t, out.Warnings[1], `campaigns[0].segments.or[1].custom_variable["os"]`)
+
+	clean := s.Do(t, key, http.MethodPut, "/v1/settings", settingsJSON(campaignJSON("c", 100, [2]float64{50, 50}, "")))
+	require.JSONEq(t, `{"version": 2, "campaigns": 1, "warnings": []}`, string(clean.Body))
+	metrics := string(s.Do(t, "", http.MethodGet, "/metrics", nil).Body)
+	require.Contains(t, metrics, "uss_settings_warnings_total 2")
 }

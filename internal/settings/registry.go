@@ -98,8 +98,15 @@ func (r *Registry) Put(ctx context.Context, account uss.AccountID, body []byte) 
 	}
 	snap := &Snapshot{Version: stored.Version, Settings: parsed}
 	r.publish(account, snap)
+	if w := parsed.Warnings(); len(w) > 0 {
+		r.logger.Warn("settings stored with warnings", "account", account, "version", stored.Version,
+			"count", len(w), "warnings", w[:min(len(w), maxLoggedWarnings)])
+	}
 	return snap, nil
 }
+
+// maxLoggedWarnings bounds the warnings one log line lists; the upload's answer has them all.
+const maxLoggedWarnings = 10
 
 // Get returns the account's current file as uploaded, read from the database so that it is
 // current even a moment after another process stored it.

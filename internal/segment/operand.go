@@ -1,4 +1,4 @@
-package campaign
+package segment
 
 import (
 	"encoding/json"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/uss/uss/internal/jsoncheck"
 )
 
 // The operand forms of a custom_variable condition, recognised with the Go
@@ -84,11 +86,11 @@ type customVariable struct {
 	bound float64 // for gt/gte/lt/lte
 }
 
-// compileOperand reads the operand string of a custom_variable condition.
-// Invalid or over-complex regexes are reported as problems only when they
-// are over the limits: an invalid pattern is how VWO writes "never" (the
-// SDKs evaluate it to false), so it must load.
-func compileOperand(c *checker, path, name, operand string) *customVariable {
+// compileOperand reads the operand string of a custom_variable condition. A regex over the
+// limits is a problem; one that RE2 cannot compile is a warning only: it may be valid where
+// the rule was written (a browser's JavaScript), so the file must load, and the condition is
+// false, as in VWO's Go SDK.
+func (sc *Compiler) compileOperand(path, name, operand string) *customVariable {
 	cv := &customVariable{name: name, form: formEqual, value: operand}
 	switch {
 	case lowerForm.MatchString(operand):
@@ -128,54 +130,57 @@ func compileOperand(c *checker, path, name, operand string) *customVariable {
 		cv.lower = strings.ToLower(cv.value)
 		cv.normLower = strings.ToLower(cv.normValue)
 	case formRegex:
-		cv.re = compileRegex(c, path, cv.value)
+		cv.re = sc.compileRegex(path, cv.value)
 		if cv.numeric {
-			cv.normRe = compileRegex(c, path, cv.normValue)
+			cv.normRe = sc.compileRegex(path, cv.normValue)
 		}
 	}
 	return cv
 }
 
-// compileRegex returns nil for a pattern Go cannot compile: such a condition
-// is always false, as in the SDKs. Compiled patterns are shared within a
-// file (a *regexp.Regexp is safe for concurrent use).
-func compileRegex(c *checker, path, pattern string) *regexp.Regexp {
-	if re, seen := c.regexes[pattern]; seen {
+// compileRegex returns nil for a pattern that cannot be used: such a condition is always
+// false. Compiled patterns are shared within a file.
+func (sc *Compiler) compileRegex(path, pattern string) *regexp.Regexp {
+	if re, seen := sc.regexes[pattern]; seen {
 		return re
 	}
 	if len(pattern) > maxRegexBytes {
-		c.addf(path, "regex is %d bytes, the limit is %d", len(pattern), maxRegexBytes)
+		sc.c.Addf(path, "regex is %d bytes, the limit is %d", len(pattern), maxRegexBytes)
 		return nil
 	}
 	parsed, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
-		c.warn(path, fmt.Sprintf("regex %s does not compile in Go's syntax (%v); the condition is always false, as in VWO's SDKs", truncate(pattern), err))
+		sc.c.Warn(path, fmt.Sprintf("regex %s does not compile in RE2, Go's syntax (%v): the file loads, "+
+			"and the condition never matches (as in VWO's Go SDK; a \"not\" around it always does)", jsoncheck.Quote(pattern), err))
 		return nil
 	}
 	prog, err := syntax.Compile(parsed.Simplify())
 	if err != nil {
+		sc.c.Addf(path, "regex %s does not compile: %v", jsoncheck.Quote(pattern), err)
 		return nil
 	}
 	if len(prog.Inst) > maxRegexInsts {
-		c.addf(path, "regex compiles to %d instructions, the limit is %d", len(prog.Inst), maxRegexInsts)
+		sc.c.Addf(path, "regex compiles to %d instructions, the limit is %d", len(prog.Inst), maxRegexInsts)
 		return nil
 	}
-	c.regexInsts += len(prog.Inst)
-	if len(c.regexes) == maxFileRegexes || c.regexInsts > maxFileRegexInsts {
-		if !c.regexBudgetSpent {
-			c.regexBudgetSpent = true
-			c.addf(path, "the file holds more regex than uss compiles (at most %d distinct patterns, %d instructions in all)", maxFileRegexes, maxFileRegexInsts)
+	sc.regexInsts += len(prog.Inst)
+	if len(sc.regexes) == maxFileRegexes || sc.regexInsts > maxFileRegexInsts {
+		if !sc.regexBudgetSpent {
+			sc.regexBudgetSpent = true
+			sc.c.Addf(path, "the file holds more regex than uss compiles (at most %d distinct patterns, %d instructions in all)",
+				maxFileRegexes, maxFileRegexInsts)
 		}
 		return nil
 	}
 	re, err := regexp.Compile(pattern)
-	if err != nil {
+	if err != nil { // cannot happen: the pattern parsed with the same flags above
+		sc.c.Addf(path, "regex %s does not compile: %v", jsoncheck.Quote(pattern), err)
 		return nil
 	}
-	if c.regexes == nil {
-		c.regexes = make(map[string]*regexp.Regexp)
+	if sc.regexes == nil {
+		sc.regexes = make(map[string]*regexp.Regexp)
 	}
-	c.regexes[pattern] = re
+	sc.regexes[pattern] = re
 	return re
 }
 
