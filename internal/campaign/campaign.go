@@ -85,8 +85,9 @@ type Variation struct {
 	// weight 0), computed from the weights as the SDKs do.
 	Range bucketing.Range
 	// Segments is the whitelisting rule; nil when the variation has none.
-	Segments         *segment.Segment
-	Changes          json.RawMessage
+	Segments *segment.Segment
+	// A variation's "changes" are not kept: uss decides, it does not apply changes, and the
+	// file as uploaded (GET /v1/settings) still has them.
 	Variables        []Variable
 	IsFeatureEnabled bool
 }

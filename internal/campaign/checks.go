@@ -28,6 +28,7 @@ const goalDelimiter = "_vwo_"
 type parser struct {
 	*jsoncheck.Checker
 	segments *segment.Compiler
+	limits   Limits
 }
 
 // identifier checks a name that uss stores and that clients send back: campaign keys,
@@ -70,12 +71,12 @@ func (f fields) at(key string) string {
 }
 
 // present reports whether the field is there and not null.
-func (f fields) present(key string) bool { return jsoncheck.Present(f.o[key]) }
+func (f fields) present(key string) bool { return jsoncheck.Present(f.o.Get(key)) }
 
 // required returns the field's value, or reports it missing.
 func (f fields) required(key string) (json.RawMessage, bool) {
 	if f.present(key) {
-		return f.o[key], true
+		return f.o.Get(key), true
 	}
 	f.p.Add(f.at(key), "required")
 	return nil, false
@@ -111,18 +112,19 @@ func (f fields) oneOf(key, what string, known []string, required bool) string {
 		if raw, ok = f.required(key); !ok {
 			return ""
 		}
-	} else if raw = f.o[key]; !jsoncheck.Present(raw) {
+	} else if raw = f.o.Get(key); !jsoncheck.Present(raw) {
 		return ""
 	}
 	s, ok := f.p.String(f.at(key), raw)
-	switch {
-	case !ok:
+	if !ok {
 		return ""
-	case !slices.Contains(known, s):
+	}
+	i := slices.Index(known, s)
+	if i < 0 {
 		f.p.Addf(f.at(key), "unknown %s %s (known: %s)", what, jsoncheck.Quote(s), strings.Join(known, ", "))
 		return ""
 	}
-	return s
+	return known[i] // shared by every campaign, not a copy of the file's text
 }
 
 // optionalString reads a string field that may be absent or null.
@@ -130,7 +132,7 @@ func (f fields) optionalString(key string) string {
 	if !f.present(key) {
 		return ""
 	}
-	s, _ := f.p.String(f.at(key), f.o[key])
+	s, _ := f.p.String(f.at(key), f.o.Get(key))
 	return s
 }
 
@@ -139,7 +141,7 @@ func (f fields) optionalBool(key string) bool {
 	if !f.present(key) {
 		return false
 	}
-	b, _ := f.p.Bool(f.at(key), f.o[key])
+	b, _ := f.p.Bool(f.at(key), f.o.Get(key))
 	return b
 }
 
@@ -148,7 +150,7 @@ func (f fields) optionalInt(key string) (int, bool) {
 	if !f.present(key) {
 		return 0, false
 	}
-	return f.p.Integer(f.at(key), f.o[key])
+	return f.p.Integer(f.at(key), f.o.Get(key))
 }
 
 // array reads an array field that may be absent or null (nil).
@@ -156,11 +158,11 @@ func (f fields) array(key string) []json.RawMessage {
 	if !f.present(key) {
 		return nil
 	}
-	items, _ := f.p.Array(f.at(key), f.o[key])
+	items, _ := f.p.Array(f.at(key), f.o.Get(key))
 	return items
 }
 
 // segment compiles a segments field; nil when there is no rule.
 func (f fields) segment(key string) *segment.Segment {
-	return f.p.segments.Compile(f.at(key), f.o[key])
+	return f.p.segments.Compile(f.at(key), f.o.Get(key))
 }

@@ -29,7 +29,8 @@ func (p *parser) groups(raw json.RawMessage) map[string]Group {
 		return nil
 	}
 	groups := make(map[string]Group, len(o))
-	for id, item := range o {
+	for _, m := range o {
+		id, item := string(m.Key), m.Value
 		f, ok := p.object("groups["+strconv.Quote(id)+"]", item)
 		if !ok {
 			continue
@@ -39,9 +40,10 @@ func (p *parser) groups(raw json.RawMessage) map[string]Group {
 		group.ET, _ = f.optionalInt("et")
 		group.P = p.intList(f, "p")
 		if f.present("wt") {
-			if wt, ok := p.Object(f.at("wt"), f.o["wt"]); ok {
+			if wt, ok := p.Object(f.at("wt"), f.o.Get("wt")); ok {
 				group.WT = make(map[string]float64, len(wt))
-				for cid, w := range wt {
+				for _, m := range wt {
+					cid, w := string(m.Key), m.Value
 					group.WT[cid], _ = p.Number(f.at("wt")+"["+strconv.Quote(cid)+"]", w)
 				}
 			}
@@ -60,7 +62,8 @@ func (p *parser) campaignGroups(raw json.RawMessage) map[string]int {
 		return nil
 	}
 	m := make(map[string]int, len(o))
-	for cid, gid := range o {
+	for _, member := range o {
+		cid, gid := string(member.Key), member.Value
 		m[cid], _ = p.Integer("campaignGroups["+strconv.Quote(cid)+"]", gid)
 	}
 	return m

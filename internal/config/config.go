@@ -32,6 +32,7 @@ type Config struct {
 	// USS_PPROF_ADDR: when set, Go's profiling endpoints (/debug/pprof/) are served on this
 	// separate address; off by default, never on the API's address.
 	PprofAddr string
+	Limits    Limits
 
 	// Deployment: where the database is reached from and how long to wait for it.
 	Database DatabaseConfig
@@ -56,6 +57,22 @@ func (c Config) DirectDatabaseURL() string {
 	return c.DatabaseURL
 }
 
+// Limits bound what clients can make one process hold (docs/operations.md).
+type Limits struct {
+	MaxConnections int           // USS_MAX_CONNECTIONS: client connections open at once
+	IdleTimeout    time.Duration // USS_IDLE_TIMEOUT: how long an idle keep-alive connection stays open
+	// USS_SETTINGS_MAX_CAMPAIGNS: campaigns one settings file may list.
+	SettingsMaxCampaigns int
+	SettingsKeep         int // USS_SETTINGS_KEEP: settings versions kept per account, the current one included
+}
+
+// DefaultLimits: about 20 KiB per open connection makes 4096 connections some 80 MiB; an
+// idle timeout above the 60 s of common load balancers (AWS ALB), so that none reuses a
+// connection uss has just closed; thousands of campaigns where real accounts have hundreds.
+func DefaultLimits() Limits {
+	return Limits{MaxConnections: 4096, IdleTimeout: 75 * time.Second, SettingsMaxCampaigns: 10000, SettingsKeep: 50}
+}
+
 // Default is the configuration of a local install: the local PostgreSQL, loopback only.
 func Default() Config {
 	return Config{
@@ -69,6 +86,7 @@ func Default() Config {
 		APIKeyCacheTTL:       10 * time.Second,
 		SettingsPollInterval: 5 * time.Second,
 		LogLevel:             slog.LevelInfo,
+		Limits:               DefaultLimits(),
 	}
 }
 
@@ -110,6 +128,13 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	parse("USS_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) })
 	str("USS_DIRECT_DATABASE_URL", &c.Database.DirectURL)
 	duration("USS_STARTUP_TIMEOUT", &c.Database.StartupTimeout)
+	integer := func(name string, dst *int) {
+		parse(name, func(v string) (err error) { *dst, err = strconv.Atoi(v); return err })
+	}
+	integer("USS_MAX_CONNECTIONS", &c.Limits.MaxConnections)
+	duration("USS_IDLE_TIMEOUT", &c.Limits.IdleTimeout)
+	integer("USS_SETTINGS_MAX_CAMPAIGNS", &c.Limits.SettingsMaxCampaigns)
+	integer("USS_SETTINGS_KEEP", &c.Limits.SettingsKeep)
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			errs = append(errs, err)
@@ -147,6 +172,10 @@ func (c Config) Validate() error {
 	positive("USS_SHUTDOWN_TIMEOUT", c.ShutdownTimeout > 0)
 	positive("USS_APIKEY_CACHE_TTL", c.APIKeyCacheTTL > 0)
 	positive("USS_SETTINGS_POLL_INTERVAL", c.SettingsPollInterval > 0)
+	positive("USS_MAX_CONNECTIONS", c.Limits.MaxConnections > 0)
+	positive("USS_IDLE_TIMEOUT", c.Limits.IdleTimeout > 0)
+	positive("USS_SETTINGS_MAX_CAMPAIGNS", c.Limits.SettingsMaxCampaigns > 0)
+	positive("USS_SETTINGS_KEEP", c.Limits.SettingsKeep > 0)
 	return errors.Join(errs...)
 }
 

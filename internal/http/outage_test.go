@@ -1,10 +1,7 @@
 package httpapi_test
 
 import (
-	"encoding/json"
-	"log/slog"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -51,33 +48,4 @@ func TestDatabaseOutageGives503sThenRecovers(t *testing.T) {
 	}, 10*time.Second, 50*time.Millisecond)
 	got, _ = getRecord(t, s, key, "u", "c")
 	require.Equal(t, stored, got, "the write refused during the outage did not happen")
-}
-
-// A request that fails is logged with what its client was told (status, code, message) beside
-// the error itself, so a log line can be matched to a complaint.
-func TestAFailedRequestIsLoggedWithItsCodeAndMessage(t *testing.T) {
-	t.Parallel()
-	proxy, viaProxy := proxied(t, pgtest.URL(t))
-	var log lockedBuffer
-	logger := slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s := apitest.StartLogged(t, viaProxy, logger, func(c *apitest.ConfigT) { c.APIKeyCacheTTL = time.Hour })
-	key := s.NewKey(t, "acme")
-	require.Equal(t, http.StatusNotFound, s.Do(t, key, http.MethodGet, storagePath("u", "c"), nil).Status)
-
-	proxy.Break()
-	resp := s.Do(t, key, http.MethodGet, storagePath("u", "c"), nil)
-	require.Equal(t, http.StatusServiceUnavailable, resp.Status)
-	var line map[string]any
-	for _, l := range strings.Split(log.String(), "\n") {
-		if strings.Contains(l, `"request failed: unavailable"`) {
-			require.NoError(t, json.Unmarshal([]byte(l), &line))
-		}
-	}
-	require.NotNil(t, line, "the failure is logged: %s", log.String())
-	require.Equal(t, "WARN", line["level"])
-	require.EqualValues(t, http.StatusServiceUnavailable, line["status"])
-	require.Equal(t, "unavailable", line["code"])
-	require.Contains(t, line["message"], "the database is unavailable")
-	require.NotEmpty(t, line["error"], "with the error behind it")
-	require.NotEmpty(t, line["request_id"])
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"time"
 
@@ -35,7 +34,7 @@ func (h settingsHandlers) put(c echo.Context) error {
 	if _, err := query(c); err != nil {
 		return err
 	}
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := readBody(c)
 	if err != nil {
 		return err
 	}

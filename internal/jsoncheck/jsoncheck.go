@@ -2,7 +2,9 @@
 // problem it finds, each prefixed with the JSON path it is about
 // ("campaigns[2].variations[1].weight: must be a number"), so that a whole document can be
 // refused with all of its problems at once. Settings files and their segment rules are read
-// with it.
+// with it. A document must be strict JSON (package strictjson) before it is read: the readers
+// then split it in place rather than decode every level into fresh copies, so that reading a
+// large document allocates little.
 package jsoncheck
 
 import (
@@ -12,6 +14,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/uss/uss/internal/strictjson"
 )
 
 // Error is every problem found in a document.
@@ -35,6 +39,27 @@ type Checker struct {
 	problems, warnings []string
 	// droppedProblems and droppedWarnings count what went past maxProblems.
 	droppedProblems, droppedWarnings int
+	// interned keeps one copy of each short string Intern was given.
+	interned map[string]string
+}
+
+// maxInterned bounds the strings worth sharing: long ones are rarely repeated.
+const maxInterned = 64
+
+// Intern returns one shared copy of a short string: a document of thousands of campaigns
+// repeats the same names, operands and types, and what is read from it is kept.
+func (c *Checker) Intern(s string) string {
+	if len(s) > maxInterned {
+		return s
+	}
+	if shared, ok := c.interned[s]; ok {
+		return shared
+	}
+	if c.interned == nil {
+		c.interned = make(map[string]string)
+	}
+	c.interned[s] = s
+	return s
 }
 
 // Add records a problem: the document is refused.
@@ -80,10 +105,39 @@ func withDropped(list []string, dropped int, what string) []string {
 	return append(list, fmt.Sprintf("... and %d more %s", dropped, what))
 }
 
-// Object is a JSON object with its values left undecoded. Reading objects this way keeps keys
-// case-sensitive (as VWO's JavaScript is) and lets every field be checked, and reported, on
-// its own.
-type Object map[string]json.RawMessage
+// Document checks that data is one JSON value and strict JSON (strictjson.Check): no key twice
+// in an object, nothing that is not UTF-8. The readers below trust what it accepted: read a
+// document only after it.
+func (c *Checker) Document(path string, data []byte) bool {
+	if !json.Valid(data) {
+		var probe any
+		c.Addf(path, "not valid JSON: %v", json.Unmarshal(data, &probe))
+		return false
+	}
+	// Whoever else reads the document may resolve a repeated key or text that is not UTF-8
+	// its own way, and so read it otherwise than uss.
+	if err := strictjson.Check(data, nil); err != nil {
+		c.Addf(path, "not strict JSON: %v", err)
+		return false
+	}
+	return true
+}
+
+// Object is a JSON object's members in order, their values left undecoded, as slices of the
+// document (nothing is copied). Reading objects this way keeps keys case-sensitive (as VWO's
+// JavaScript is) and lets every field be checked, and reported, on its own.
+type Object []strictjson.Member
+
+// Get returns the value of the member with that key, or nil. The document passed Document,
+// so no key appears twice.
+func (o Object) Get(key string) json.RawMessage {
+	for _, m := range o {
+		if string(m.Key) == key {
+			return m.Value
+		}
+	}
+	return nil
+}
 
 // Present reports whether a field exists and is not null; VWO's SDKs treat null like an
 // absent field.
@@ -109,41 +163,29 @@ func Kind(raw json.RawMessage) byte {
 
 // Object reads an object.
 func (c *Checker) Object(path string, raw json.RawMessage) (Object, bool) {
-	if Kind(raw) != '{' {
+	members, ok := strictjson.Members(raw)
+	if !ok {
 		c.Add(path, "must be an object")
 		return nil, false
 	}
-	var o Object
-	if err := json.Unmarshal(raw, &o); err != nil {
-		c.Addf(path, "must be an object: %v", err)
-		return nil, false
-	}
-	return o, true
+	return members, true
 }
 
-// Array reads an array.
+// Array reads an array; its elements are slices of the document.
 func (c *Checker) Array(path string, raw json.RawMessage) ([]json.RawMessage, bool) {
-	if Kind(raw) != '[' {
+	items, ok := strictjson.Elements(raw)
+	if !ok {
 		c.Add(path, "must be an array")
 		return nil, false
 	}
-	var a []json.RawMessage
-	if err := json.Unmarshal(raw, &a); err != nil {
-		c.Addf(path, "must be an array: %v", err)
-		return nil, false
-	}
-	return a, true
+	return items, true
 }
 
 // String reads a string.
 func (c *Checker) String(path string, raw json.RawMessage) (string, bool) {
-	if Kind(raw) != '"' {
+	s, ok := strictjson.String(raw)
+	if !ok {
 		c.Add(path, "must be a string")
-		return "", false
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		c.Addf(path, "must be a string: %v", err)
 		return "", false
 	}
 	return s, true

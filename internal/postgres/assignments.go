@@ -166,7 +166,7 @@ func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.
 	stored, err := scanAssignment(s.db.QueryRow(ctx, setAssignmentSQL[mode],
 		account, a.UserID, a.CampaignKey, a.VariationName, goals, a.Source))
 	if err != nil {
-		return uss.Assignment{}, mapError(fmt.Errorf("set assignment: %w", err))
+		return uss.Assignment{}, s.writeError(fmt.Errorf("set assignment: %w", err))
 	}
 	return stored, nil
 }
@@ -221,7 +221,7 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment,
 	}
 	result, err := s.db.Query(ctx, setAssignmentsSQL[mode], accounts, users, campaigns, variations, goals, sources)
 	if err != nil {
-		return nil, mapError(fmt.Errorf("set assignments: %w", err))
+		return nil, s.writeError(fmt.Errorf("set assignments: %w", err))
 	}
 	stored, err := pgx.CollectRows(result, func(r pgx.CollectableRow) (accountAssignment, error) {
 		var a accountAssignment
@@ -229,7 +229,7 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment,
 		return a, err
 	})
 	if err != nil {
-		return nil, mapError(fmt.Errorf("set assignments: %w", err))
+		return nil, s.writeError(fmt.Errorf("set assignments: %w", err))
 	}
 	byKey := make(map[accountKey]uss.Assignment, len(stored))
 	for _, a := range stored {
@@ -250,7 +250,7 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment,
 func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (int64, error) {
 	tag, err := s.db.Exec(ctx, deleteAssignmentSQL, account, key.UserID, key.CampaignKey)
 	if err != nil {
-		return 0, mapError(fmt.Errorf("delete assignment: %w", err))
+		return 0, s.writeError(fmt.Errorf("delete assignment: %w", err))
 	}
 	return tag.RowsAffected(), nil
 }
@@ -261,7 +261,7 @@ func (s *Store) EraseUser(ctx context.Context, account uss.AccountID, userID str
 	err := s.db.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues,
 		&e.VWOFMERecords, &e.GrowthBookAssignments, &e.OptimizelyDecisions)
 	if err != nil {
-		return uss.Erased{}, mapError(fmt.Errorf("erase user: %w", err))
+		return uss.Erased{}, s.writeError(fmt.Errorf("erase user: %w", err))
 	}
 	return e, nil
 }

@@ -81,7 +81,7 @@ func (s *Store) StoreDecision(ctx context.Context, p decision.StoreParams) (deci
 			st.Outcome = outcomes[outcome]
 			return st, nil
 		case !errors.Is(err, pgx.ErrNoRows):
-			return decision.Stored{}, mapError(fmt.Errorf("store decision: %w", err))
+			return decision.Stored{}, s.writeError(fmt.Errorf("store decision: %w", err))
 		case p.Candidate == "":
 			return decision.Stored{Outcome: decision.OutcomeNone}, nil
 		}
@@ -187,7 +187,7 @@ func (s *Store) collectDecisions(ctx context.Context, n int, outcome decision.Ou
 	[]decision.Stored, []bool, error) {
 	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
-		return nil, nil, mapError(fmt.Errorf("store decisions: %w", err))
+		return nil, nil, s.writeError(fmt.Errorf("store decisions: %w", err))
 	}
 	out, settled := make([]decision.Stored, n), make([]bool, n)
 	var i int64
@@ -200,7 +200,7 @@ func (s *Store) collectDecisions(ctx context.Context, n int, outcome decision.Ou
 		return nil
 	})
 	if err != nil {
-		return nil, nil, mapError(fmt.Errorf("store decisions: %w", err))
+		return nil, nil, s.writeError(fmt.Errorf("store decisions: %w", err))
 	}
 	return out, settled, nil
 }

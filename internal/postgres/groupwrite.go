@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -62,10 +63,14 @@ func (g *GroupCommitted) StoreDecision(ctx context.Context, p decision.StorePara
 	return st, closedIsUnavailable(err)
 }
 
-// closedIsUnavailable: a write refused because the server is shutting down is a 503.
+// closedIsUnavailable: a write refused because the server is shutting down is a 503, and one
+// whose caller stopped waiting while it was written has an unknown outcome.
 func closedIsUnavailable(err error) error {
-	if errors.Is(err, groupcommit.ErrClosed) {
+	switch {
+	case errors.Is(err, groupcommit.ErrClosed):
 		return uss.ErrUnavailable
+	case errors.Is(err, groupcommit.ErrOutcomeUnknown):
+		return fmt.Errorf("%w: %w", uss.ErrOutcomeUnknown, err)
 	}
 	return err
 }
@@ -150,10 +155,10 @@ func (g *GroupCommitted) writeExposures(ctx context.Context, ps []decision.Store
 // retryAlone says whether the rows of a failed batch statement should be written one by one,
 // so that a bad row fails only its own request: yes when the database answered with an error
 // (a refused value, a deadlock), no when it could not be reached or time ran out, where each
-// row alone would only wait for the same failure.
+// row alone would only wait for the same failure, and no when the batch may have committed.
 func retryAlone(ctx context.Context, err error) bool {
 	var pgErr *pgconn.PgError
-	answered := errors.As(err, &pgErr) || !errors.Is(err, uss.ErrUnavailable)
+	answered := errors.As(err, &pgErr) || (!errors.Is(err, uss.ErrUnavailable) && !errors.Is(err, uss.ErrOutcomeUnknown))
 	return answered && ctx.Err() == nil
 }
 

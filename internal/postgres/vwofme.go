@@ -47,7 +47,7 @@ func (s *Store) SaveVWOFMERecord(ctx context.Context, account uss.AccountID, r v
 	// as behind PgBouncer), and PostgreSQL refuses it as jsonb.
 	err := s.db.QueryRow(ctx, saveVWOFMERecordSQL, account, r.UserID, r.FeatureKey, r.Object).Scan(&record)
 	if err != nil {
-		return nil, mapError(fmt.Errorf("save vwo fme record: %w", err))
+		return nil, s.writeError(fmt.Errorf("save vwo fme record: %w", err))
 	}
 	return compact(record)
 }

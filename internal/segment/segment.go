@@ -76,7 +76,10 @@ func (u *userList) contains(id string) bool {
 // Parse compiles one rule from its JSON, on its own. Problems come in a *jsoncheck.Error.
 func Parse(data []byte) (*Segment, error) {
 	c := &jsoncheck.Checker{}
-	s := NewCompiler(c).Compile("segment", data)
+	var s *Segment
+	if c.Document("segment", data) {
+		s = NewCompiler(c).Compile("segment", data)
+	}
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
@@ -172,8 +175,9 @@ func NewCompiler(c *jsoncheck.Checker) *Compiler {
 	return &Compiler{c: c}
 }
 
-// Compile reads the segments field at path. It returns nil when the rule is absent, null or
-// {}: VWO skips such rules (pre-segmentation passes, whitelisting ignores the variation).
+// Compile reads the segments field at path, from a document that passed Checker.Document. It
+// returns nil when the rule is absent, null or {}: VWO skips such rules (pre-segmentation
+// passes, whitelisting ignores the variation).
 func (sc *Compiler) Compile(path string, raw json.RawMessage) *Segment {
 	if !jsoncheck.Present(raw) {
 		return nil
@@ -216,15 +220,16 @@ func (b *builder) node(path string, raw json.RawMessage, depth int) node {
 	default:
 		// The Go SDK would pick whichever key its map yields first.
 		keys := make([]string, 0, len(o))
-		for k := range o {
-			keys = append(keys, k)
+		for _, m := range o {
+			keys = append(keys, string(m.Key))
 		}
 		slices.Sort(keys)
 		b.c.Addf(path, "must hold exactly one operator, found %s", strings.Join(keys, ", "))
 		return node{}
 	}
 
-	for op, arg := range o {
+	for _, m := range o {
+		op, arg := string(m.Key), m.Value
 		p := path + "." + op
 		switch op {
 		case "and", "or":
@@ -270,7 +275,8 @@ func (b *builder) customVariable(path string, raw json.RawMessage) node {
 		b.c.Addf(path, "must name exactly one variable, found %d", len(o))
 		return node{}
 	}
-	for name, arg := range o {
+	for _, m := range o {
+		name, arg := string(m.Key), m.Value
 		p := path + "[" + strconv.Quote(name) + "]"
 		operand, ok := b.c.String(p, arg)
 		if !ok {

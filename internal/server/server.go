@@ -16,6 +16,7 @@ import (
 
 	"github.com/uss/uss/internal/apikey"
 	"github.com/uss/uss/internal/config"
+	"github.com/uss/uss/internal/connlimit"
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/groupcommit"
@@ -67,7 +68,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	s.closers = append(s.closers, func() { _ = s.migrator.Close() })
 
 	store := postgres.NewStore(pools.query).WithSessionsOn(pools.direct)
-	s.registry = settings.NewRegistry(store, logger)
+	s.registry = settings.NewRegistry(store, logger, settings.Limits{
+		Campaigns: cfg.Limits.SettingsMaxCampaigns, Keep: cfg.Limits.SettingsKeep})
 
 	// Sets and activations are group-committed: under load many share one statement and one
 	// commit. One writer per kind of write: the batch grows with the load, and on the 2-core
@@ -121,13 +123,18 @@ func (s *Server) watch(ctx context.Context, task func(context.Context)) {
 // Handler is the HTTP API.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// ready is the readiness check: started, the database answers and no migration is pending. Its errors
-// are shown to unauthenticated callers, so details go to the log only.
+// ready is the readiness check: started, the database answers and no migration is pending.
+// Its errors are shown to unauthenticated callers, so details go to the log only. A pool whose
+// every connection is in use is busy, not cut off: still ready (requests queue for a connection
+// within their timeout), so that load does not take every replica out of service at once.
 func (s *Server) ready(ctx context.Context) error {
 	if err := s.startup.err(); err != nil {
 		return err
 	}
-	if err := s.pool.Ping(ctx); err != nil {
+	switch err := postgres.Ping(ctx, s.pool); {
+	case errors.Is(err, postgres.ErrPoolBusy):
+		s.logger.Debug("ready, busy: every pooled database connection is in use")
+	case err != nil:
 		s.logger.Warn("not ready: database unreachable", "error", err)
 		return errors.New("database unreachable")
 	}
@@ -156,12 +163,15 @@ func (s *Server) ready(ctx context.Context) error {
 // within the shutdown budget, and closes the pool.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.Close()
+	limited := connlimit.New(ln, s.cfg.Limits.MaxConnections, s.logger)
+	ln = limited
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       s.cfg.RequestTimeout + 10*time.Second,
 		WriteTimeout:      s.cfg.RequestTimeout + 10*time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       s.cfg.Limits.IdleTimeout,
+		ConnState:         limited.ConnState,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 	}

@@ -18,7 +18,7 @@ import (
 func TestSettingsWithWarningsAreLogged(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
-	r := settings.NewRegistry(postgres.NewStore(pgtest.Pool(t)), slog.New(slog.NewJSONHandler(&logs, nil)))
+	r := settings.NewRegistry(postgres.NewStore(pgtest.Pool(t)), slog.New(slog.NewJSONHandler(&logs, nil)), settings.Limits{})
 	require.NoError(t, r.Load(context.Background()))
 	file := func(operand string) []byte {
 		return []byte(`{"accountId": 1, "campaigns": [{"id": 1, "key": "c", "status": "RUNNING", "type": "VISUAL_AB",

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/uss/uss/internal/strictjson"
 )
 
 // MaxBatch bounds the records of one batch get or set.
@@ -199,6 +201,11 @@ func (s *Service) SavePersistedValue(ctx context.Context, account AccountID, v P
 	body := bytes.TrimSpace(v.Value)
 	if len(body) == 0 || body[0] != '{' || !json.Valid(body) {
 		return Invalid("body", "must be a JSON object")
+	}
+	// The value is stored as jsonb, which would keep only the last of a repeated key; and
+	// invalid UTF-8 must be refused here, not by the database.
+	if err := strictjson.Check(body, nil); err != nil {
+		return Invalid("body", "is not strict JSON: %v", err)
 	}
 	v.Value = body
 	return s.store.SavePersistedValue(ctx, account, v)
