@@ -50,16 +50,24 @@ $(GOLANGCI_LINT):
 	mv bin/golangci-lint $@
 
 .PHONY: test
-test: lint ## lint, then run every test against a real PostgreSQL, the SDK integrations module's too (docs/testing.md)
+test: lint ## lint, then run every test against a real PostgreSQL (the API suites once more through PgBouncer), the SDK integrations module's too (docs/testing.md)
 	go vet ./...
 	@# Each test binary appends how many API exchanges it held to api/openapi.yaml; the sum is printed.
+	@# The API suites then run once more with every query through a PgBouncer in transaction mode
+	@# (docs/operations.md).
 	@tally=$$(mktemp); status=0; \
 	USS_OPENAPI_TALLY=$$tally go test $(GO_TEST_FLAGS) $(TEST_MODE) ./... || status=$$?; \
+	if [ $$status -eq 0 ]; then \
+		echo "== the API suites once more, every query through a PgBouncer in transaction mode"; \
+		USS_TEST_PGBOUNCER=1 go test $(GO_TEST_FLAGS) $(TEST_MODE) ./internal/http/ || status=$$?; \
+	fi; \
 	if [ $$status -eq 0 ]; then \
 		(cd integrations && go vet ./... && USS_OPENAPI_TALLY=$$tally go test $(GO_TEST_FLAGS) $(TEST_MODE) ./...) || status=$$?; \
 	fi; \
 	awk '{ n += $$1 } END { printf "openapi: %d request/response exchanges of the API tests validated against api/openapi.yaml\n", n }' $$tally; \
 	rm -f $$tally; \
+	if docker info >/dev/null 2>&1; then docker compose config --quiet || status=$$?; \
+	else echo "no Docker engine: docker-compose.yml checked as YAML by the Go tests only"; fi; \
 	if [ -n "$(TEST_MODE)" ]; then echo "short mode: the production-scale tests were left out (USS_TEST_FULL=1 make test runs them)"; fi; \
 	echo "make test took $$(( $$(date +%s) - $(MAKE_START) ))s"; \
 	exit $$status
@@ -72,3 +80,8 @@ fmt: ## format the code
 bench: build ## load benchmark against pgbench on the local PostgreSQL (docs/benchmarks.md)
 	go build -o bin/uss-bench ./cmd/uss-bench
 	bin/uss-bench -server $(BIN)
+
+.PHONY: attack
+attack: build ## the attacks uss must survive, on a private PostgreSQL it creates (about 3 minutes; see docs/operations.md)
+	go build -o bin/uss-attack ./cmd/uss-attack
+	bin/uss-attack -server $(BIN) $(ATTACK_FLAGS)
