@@ -46,6 +46,17 @@ function settings(greenWeight) {
   };
 }
 
+// init starts polling for settings every 10 minutes, on a timer the SDK gives no way to stop
+// and that would keep this test process alive: such long timers are unref'd.
+const setTimeoutOfNode = globalThis.setTimeout;
+globalThis.setTimeout = (fn, ms, ...args) => {
+  const timer = setTimeoutOfNode(fn, ms, ...args);
+  if (ms >= 60_000) {
+    timer.unref();
+  }
+  return timer;
+};
+
 /** The events the SDK sends go to this network client, which keeps them: nothing leaves the process. */
 const events = [];
 const accepted = { getStatusCode: () => 200, getData: () => ({}), getError: () => undefined, getTotalAttempts: () => 0 };
