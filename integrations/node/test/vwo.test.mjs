@@ -146,6 +146,17 @@ describe(`vwo-node-sdk ${await sdkVersion("vwo-node-sdk")} with vwoUserStorage (
     b.client.close();
   });
 
+  it("must be launched in asynchronous storage mode: without it the SDK ignores what is stored, and writes over it", async () => {
+    const [u] = usersIn(settings(50, 50), "Control", 1, "sync-mode-");
+    assert.equal((await uss.api("POST", "/v1/storage", { userId: u, campaignKey: campaign, variationName: "Control" })).status, 200);
+    const a = newStorage(uss.url, uss.apiKey);
+    const synchronous = launch(settings(0, 100), a.storage, { asynchronous: false });
+    assert.equal(synchronous.activate(campaign, u), "Variation-1", "a promise is no stored record to the synchronous SDK");
+    await a.storage.flush();
+    assert.equal((await uss.stored(u, campaign)).variationName, "Variation-1", "and its write replaced the stored variation");
+    a.client.close();
+  });
+
   it("re-buckets a user whose stored variation is no longer in the campaign, and stores the new one (the Go SDK gives none)", async () => {
     const ghost = { userId: "ghost-1", campaignKey: campaign, variationName: "Retired-Variation" };
     assert.equal((await uss.api("POST", "/v1/storage", ghost)).status, 200);

@@ -28,14 +28,15 @@ vwoSdk.setLogger({ log() {} });
 
 /**
  * launch runs the real SDK offline (development mode sends nothing) with storage in its
- * asynchronous storage mode, or synchronously without storage when storage is undefined.
+ * asynchronous storage mode (unless asynchronous is false), or synchronously without storage
+ * when storage is undefined.
  * The SDK logs every step of every decision (the logger given quiets it), and launch prints
  * the options it was given with console.info whatever the logger: quieted here.
  */
-export function launch(settingsFile, storage) {
+export function launch(settingsFile, storage, { asynchronous = true } = {}) {
   const config = { settingsFile, isDevelopmentMode: true, logger: { log() {} } };
   if (storage !== undefined) {
-    Object.assign(config, { userStorageService: storage, asyncStorageConfig: {} });
+    Object.assign(config, { userStorageService: storage }, asynchronous ? { asyncStorageConfig: {} } : {});
   }
   const info = console.info;
   console.info = () => {};
