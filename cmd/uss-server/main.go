@@ -35,6 +35,7 @@ commands:
   apikey list [--account NAME]   list keys (ids only; keys are never shown again)
   apikey revoke KEY_ID           revoke a key
   apikey check KEY               exit 0 if KEY is a valid, unrevoked key
+  healthcheck [--url URL]        exit 0 if the server on USS_LISTEN_ADDR is ready (for HEALTHCHECK)
 
 Configuration is read from USS_* environment variables; see README.md.
 `
@@ -66,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, cfg, args, stdout)
 	case "apikey":
 		return apikeyCommand(ctx, cfg, args, stdout)
+	case "healthcheck":
+		return healthcheck(ctx, cfg, args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -74,8 +77,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	logger.Info("starting", "database", cfg.RedactedDatabaseURL(), "listen", cfg.ListenAddr,
-		"migrate_on_start", cfg.MigrateOnStart)
+	logger.Info("starting", "database", cfg.RedactedDatabaseURL(), "direct_database", config.Redact(cfg.DirectDatabaseURL()),
+		"listen", cfg.ListenAddr, "migrate_on_start", cfg.MigrateOnStart, "startup_timeout", cfg.Database.StartupTimeout)
 	srv, err := server.New(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -106,20 +109,35 @@ func servePprof(addr string, logger *slog.Logger) {
 	}
 }
 
-// connect opens the database for a one-off command, with a bounded time to reach it.
+// connect opens the database for a one-off command, with a bounded time to reach it. The
+// migrations run on the direct connection (USS_DIRECT_DATABASE_URL, else USS_DATABASE_URL),
+// key queries on USS_DATABASE_URL.
 func connect(ctx context.Context, cfg config.Config) (*postgres.Store, func(), *postgres.Migrator, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	pool, err := postgres.Connect(ctx, cfg.DatabaseURL)
+	direct, err := postgres.Connect(ctx, cfg.DirectDatabaseURL())
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	m, err := postgres.NewMigrator(pool)
+	query := direct
+	if cfg.DirectDatabaseURL() != cfg.DatabaseURL {
+		if query, err = postgres.Open(cfg.DatabaseURL); err != nil {
+			direct.Close()
+			return nil, nil, nil, err
+		}
+	}
+	closePools := func() {
+		if query != direct {
+			query.Close()
+		}
+		direct.Close()
+	}
+	m, err := postgres.NewMigrator(direct)
 	if err != nil {
-		pool.Close()
+		closePools()
 		return nil, nil, nil, err
 	}
-	return postgres.NewStore(pool), func() { m.Close(); pool.Close() }, m, nil
+	return postgres.NewStore(query), func() { m.Close(); closePools() }, m, nil
 }
 
 func migrate(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {

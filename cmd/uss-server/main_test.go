@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/apitest"
 	"github.com/uss/uss/internal/pgtest"
 )
 
@@ -76,4 +77,19 @@ func TestBadConfigurationStopsEveryCommand(t *testing.T) {
 	t.Setenv("USS_REQUEST_TIMEOUT", "soon")
 	_, err := runCmd(t, "migrate", "status")
 	require.ErrorContains(t, err, "USS_REQUEST_TIMEOUT")
+}
+
+func TestHealthcheckSucceedsOnlyWhenTheServerIsReady(t *testing.T) {
+	ready := apitest.Start(t)
+	out, err := runCmd(t, "healthcheck", "--url", ready.URL+"/readyz")
+	require.NoError(t, err)
+	require.Equal(t, "ready\n", out)
+
+	pending := apitest.StartOn(t, pgtest.EmptyURL(t), func(c *apitest.ConfigT) { c.MigrateOnStart = false })
+	_, err = runCmd(t, "healthcheck", "--url", pending.URL+"/readyz")
+	require.ErrorContains(t, err, "503")
+	require.ErrorContains(t, err, "migrations pending")
+
+	_, err = runCmd(t, "healthcheck", "--url", "http://127.0.0.1:1/readyz", "--timeout", "1s")
+	require.Error(t, err, "nothing listening is not healthy")
 }

@@ -32,6 +32,45 @@ type Config struct {
 	// USS_PPROF_ADDR: when set, Go's profiling endpoints (/debug/pprof/) are served on this
 	// separate address; off by default, never on the API's address.
 	PprofAddr string
+	Limits    Limits
+
+	// Deployment: where the database is reached from and how long to wait for it.
+	Database DatabaseConfig
+}
+
+// DatabaseConfig is how uss reaches PostgreSQL beyond the query URL.
+type DatabaseConfig struct {
+	// USS_DIRECT_DATABASE_URL: a connection that reaches PostgreSQL itself, not through a
+	// transaction-pooling PgBouncer, for what needs a session: creating the database,
+	// migrations and LISTEN for settings changes. Empty: USS_DATABASE_URL serves for those too.
+	DirectURL string
+	// USS_STARTUP_TIMEOUT: how long `serve` waits for the database at start before it exits;
+	// 0 (the default) waits for as long as it takes.
+	StartupTimeout time.Duration
+}
+
+// DirectDatabaseURL is the URL for session work: USS_DIRECT_DATABASE_URL, else USS_DATABASE_URL.
+func (c Config) DirectDatabaseURL() string {
+	if c.Database.DirectURL != "" {
+		return c.Database.DirectURL
+	}
+	return c.DatabaseURL
+}
+
+// Limits bound what clients can make one process hold (docs/operations.md).
+type Limits struct {
+	MaxConnections int           // USS_MAX_CONNECTIONS: client connections open at once
+	IdleTimeout    time.Duration // USS_IDLE_TIMEOUT: how long an idle keep-alive connection stays open
+	// USS_SETTINGS_MAX_CAMPAIGNS: campaigns one settings file may list.
+	SettingsMaxCampaigns int
+	SettingsKeep         int // USS_SETTINGS_KEEP: settings versions kept per account, the current one included
+}
+
+// DefaultLimits: about 20 KiB per open connection makes 4096 connections some 80 MiB; an
+// idle timeout above the 60 s of common load balancers (AWS ALB), so that none reuses a
+// connection uss has just closed; thousands of campaigns where real accounts have hundreds.
+func DefaultLimits() Limits {
+	return Limits{MaxConnections: 4096, IdleTimeout: 75 * time.Second, SettingsMaxCampaigns: 10000, SettingsKeep: 50}
 }
 
 // Default is the configuration of a local install: the local PostgreSQL, loopback only.
@@ -47,6 +86,7 @@ func Default() Config {
 		APIKeyCacheTTL:       10 * time.Second,
 		SettingsPollInterval: 5 * time.Second,
 		LogLevel:             slog.LevelInfo,
+		Limits:               DefaultLimits(),
 	}
 }
 
@@ -86,6 +126,15 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("USS_APIKEY_CACHE_TTL", &c.APIKeyCacheTTL)
 	duration("USS_SETTINGS_POLL_INTERVAL", &c.SettingsPollInterval)
 	parse("USS_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) })
+	str("USS_DIRECT_DATABASE_URL", &c.Database.DirectURL)
+	duration("USS_STARTUP_TIMEOUT", &c.Database.StartupTimeout)
+	integer := func(name string, dst *int) {
+		parse(name, func(v string) (err error) { *dst, err = strconv.Atoi(v); return err })
+	}
+	integer("USS_MAX_CONNECTIONS", &c.Limits.MaxConnections)
+	duration("USS_IDLE_TIMEOUT", &c.Limits.IdleTimeout)
+	integer("USS_SETTINGS_MAX_CAMPAIGNS", &c.Limits.SettingsMaxCampaigns)
+	integer("USS_SETTINGS_KEEP", &c.Limits.SettingsKeep)
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			errs = append(errs, err)
@@ -106,6 +155,12 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.PprofAddr); c.PprofAddr != "" && err != nil {
 		errs = append(errs, fmt.Errorf("USS_PPROF_ADDR: %w", err))
 	}
+	if _, err := pgxpool.ParseConfig(c.Database.DirectURL); c.Database.DirectURL != "" && err != nil {
+		errs = append(errs, fmt.Errorf("USS_DIRECT_DATABASE_URL: %s", redactErr(err, c.Database.DirectURL)))
+	}
+	if c.Database.StartupTimeout < 0 {
+		errs = append(errs, errors.New("USS_STARTUP_TIMEOUT: must be 0 (wait forever) or positive"))
+	}
 	positive := func(name string, ok bool) {
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s: must be positive", name))
@@ -117,6 +172,10 @@ func (c Config) Validate() error {
 	positive("USS_SHUTDOWN_TIMEOUT", c.ShutdownTimeout > 0)
 	positive("USS_APIKEY_CACHE_TTL", c.APIKeyCacheTTL > 0)
 	positive("USS_SETTINGS_POLL_INTERVAL", c.SettingsPollInterval > 0)
+	positive("USS_MAX_CONNECTIONS", c.Limits.MaxConnections > 0)
+	positive("USS_IDLE_TIMEOUT", c.Limits.IdleTimeout > 0)
+	positive("USS_SETTINGS_MAX_CAMPAIGNS", c.Limits.SettingsMaxCampaigns > 0)
+	positive("USS_SETTINGS_KEEP", c.Limits.SettingsKeep > 0)
 	return errors.Join(errs...)
 }
 

@@ -36,6 +36,10 @@ func TestEnvironmentOverridesDefaults(t *testing.T) {
 		"USS_APIKEY_CACHE_TTL":       "3s",
 		"USS_SETTINGS_POLL_INTERVAL": "250ms",
 		"USS_LOG_LEVEL":              "debug",
+		"USS_MAX_CONNECTIONS":        "100",
+		"USS_IDLE_TIMEOUT":           "20s",
+		"USS_SETTINGS_MAX_CAMPAIGNS": "500",
+		"USS_SETTINGS_KEEP":          "3",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, Config{
@@ -43,6 +47,7 @@ func TestEnvironmentOverridesDefaults(t *testing.T) {
 		BodyLimit: 2 << 20, SettingsBodyLimit: 1 << 20, RequestTimeout: 750 * time.Millisecond,
 		ShutdownTimeout: time.Minute, APIKeyCacheTTL: 3 * time.Second, SettingsPollInterval: 250 * time.Millisecond,
 		LogLevel: slog.LevelDebug,
+		Limits:   Limits{MaxConnections: 100, IdleTimeout: 20 * time.Second, SettingsMaxCampaigns: 500, SettingsKeep: 3},
 	}, c)
 	require.Equal(t, "postgres://u:REDACTED@db:5433/x", c.RedactedDatabaseURL())
 }
@@ -63,6 +68,18 @@ func TestEveryBadValueIsReportedAtOnce(t *testing.T) {
 	_, err = fromLookup(lookup(map[string]string{"USS_LISTEN_ADDR": "no-port", "USS_SHUTDOWN_TIMEOUT": "0s"}))
 	require.ErrorContains(t, err, "USS_LISTEN_ADDR")
 	require.ErrorContains(t, err, "USS_SHUTDOWN_TIMEOUT: must be positive")
+
+	_, err = fromLookup(lookup(map[string]string{"USS_MAX_CONNECTIONS": "many", "USS_SETTINGS_KEEP": "1.5"}))
+	require.ErrorContains(t, err, "USS_MAX_CONNECTIONS")
+	require.ErrorContains(t, err, "USS_SETTINGS_KEEP")
+	for _, name := range []string{"USS_MAX_CONNECTIONS", "USS_IDLE_TIMEOUT", "USS_SETTINGS_MAX_CAMPAIGNS", "USS_SETTINGS_KEEP"} {
+		value := "0"
+		if name == "USS_IDLE_TIMEOUT" {
+			value = "0s"
+		}
+		_, err = fromLookup(lookup(map[string]string{name: value}))
+		require.ErrorContains(t, err, name+": must be positive")
+	}
 }
 
 func TestABadDatabaseURLDoesNotEchoItsPassword(t *testing.T) {
@@ -83,4 +100,32 @@ func TestParseSize(t *testing.T) {
 		_, err := ParseSize(bad)
 		require.Error(t, err, bad)
 	}
+}
+
+func TestDirectDatabaseURLDefaultsToTheQueryURL(t *testing.T) {
+	t.Parallel()
+	c, err := fromLookup(lookup(map[string]string{"USS_DATABASE_URL": "postgres://u@bouncer:6432/uss"}))
+	require.NoError(t, err)
+	require.Equal(t, "postgres://u@bouncer:6432/uss", c.DirectDatabaseURL())
+	require.Zero(t, c.Database.StartupTimeout, "by default serve waits for the database forever")
+
+	c, err = fromLookup(lookup(map[string]string{
+		"USS_DATABASE_URL":        "postgres://u@bouncer:6432/uss",
+		"USS_DIRECT_DATABASE_URL": "postgres://u@db:5432/uss",
+		"USS_STARTUP_TIMEOUT":     "90s",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "postgres://u@db:5432/uss", c.DirectDatabaseURL())
+	require.Equal(t, 90*time.Second, c.Database.StartupTimeout)
+}
+
+func TestBadDeploymentValuesAreRefused(t *testing.T) {
+	t.Parallel()
+	_, err := fromLookup(lookup(map[string]string{
+		"USS_DIRECT_DATABASE_URL": "postgres://u:hunter2@db:notaport/x",
+		"USS_STARTUP_TIMEOUT":     "-1s",
+	}))
+	require.ErrorContains(t, err, "USS_DIRECT_DATABASE_URL")
+	require.ErrorContains(t, err, "USS_STARTUP_TIMEOUT")
+	require.NotContains(t, err.Error(), "hunter2")
 }

@@ -50,6 +50,10 @@ type Deps struct {
 	BodyLimit         int64
 	SettingsBodyLimit int64
 	RequestTimeout    time.Duration
+
+	// Started is nil once the server has reached its database; until then the API answers 503
+	// with it (nil Started: always started).
+	Started func() error
 }
 
 // New builds the echo instance with every route.
@@ -75,7 +79,7 @@ func New(d Deps) *echo.Echo {
 	})
 	// Middleware per route rather than on a group: a group's middleware makes echo route every
 	// unknown /v1 path and method to it, which would answer 404 where 405 is right.
-	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{timeout, authenticate(d.Keys)}}
+	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout, authenticate(d.Keys)}}
 
 	storage := storageHandlers{svc: d.Storage, lookups: func(hit bool) {
 		result := "miss"
@@ -118,16 +122,17 @@ func New(d Deps) *echo.Echo {
 	v1.add(http.MethodPost, "/optimizely/profiles/lookup", optimizelyAPI.lookup)
 	v1.add(http.MethodPost, "/optimizely/profiles/save", optimizelyAPI.save)
 
-	settingsAPI := settingsHandlers{registry: d.Settings}
+	settingsAPI := settingsHandlers{registry: d.Settings, warned: func(n int) { d.Metrics.SettingsWarnings.Add(float64(n)) }}
 	v1.addLimited(http.MethodPut, "/settings", settingsAPI.put, d.SettingsBodyLimit)
 	v1.add(http.MethodGet, "/settings", settingsAPI.get)
 
-	decisions := decisionHandlers{svc: d.Decisions, decided: func(endpoint string, source decision.Source) {
-		d.Metrics.Decisions.WithLabelValues(endpoint, string(source)).Inc()
-	}}
+	decided := func(endpoint string, dec decision.Decision) {
+		d.Metrics.Decisions.WithLabelValues(endpoint, string(dec.Source), string(dec.ReasonCode)).Inc()
+	}
+	decisions := decisionHandlers{svc: d.Decisions, decided: decided}
 	v1.add(http.MethodPost, "/activate", decisions.activate)
 	v1.add(http.MethodPost, "/variation", decisions.variation)
-	v1.add(http.MethodPost, "/track", trackHandlers{svc: d.Goals}.track)
+	v1.add(http.MethodPost, "/track", trackHandlers{svc: d.Goals, decided: decided}.track)
 	v1.add(http.MethodGet, "/reports/campaign", reportHandlers{svc: d.Reports}.campaign)
 
 	uiRoutes(e, uiHandlers{sessions: d.Sessions, reports: d.Reports, pages: reportpages.New(),

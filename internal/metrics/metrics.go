@@ -15,10 +15,13 @@ type Metrics struct {
 	Requests *prometheus.HistogramVec
 	// StorageLookups: GET /v1/storage answers by result ("hit" or "miss").
 	StorageLookups *prometheus.CounterVec
-	// Decisions by endpoint (activate, variation, track) and source.
+	// Decisions by endpoint (activate, variation, track), source and reason code. Every label
+	// comes from a closed set (uss.Source, decision.ReasonCodes).
 	Decisions *prometheus.CounterVec
 	// GroupCommitRows: rows per group-committed statement, by write (set, activate).
 	GroupCommitRows *prometheus.HistogramVec
+	// SettingsWarnings: warnings of the settings files accepted by PUT /v1/settings.
+	SettingsWarnings prometheus.Counter
 	// VendorLookups: reads of the other SDKs' storage by vendor (vwo_fme, growthbook,
 	// optimizely) and result (hit, miss); a batch get counts each document asked for.
 	VendorLookups *prometheus.CounterVec
@@ -41,13 +44,17 @@ func New(pool *pgxpool.Pool) *Metrics {
 		}, []string{"result"}),
 		Decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "uss_decisions_total",
-			Help: "Decisions by endpoint and source (stored, whitelisted, bucketed, none).",
-		}, []string{"endpoint", "source"}),
+			Help: "Decisions by endpoint, source (stored, whitelisted, bucketed, none) and reason_code (see docs/decisions.md).",
+		}, []string{"endpoint", "source", "reason_code"}),
 		GroupCommitRows: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "uss_group_commit_rows",
 			Help:    "Rows written per group-committed statement, by write (set, activate).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 		}, []string{"write"}),
+		SettingsWarnings: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "uss_settings_warnings_total",
+			Help: "Warnings of the settings files accepted by PUT /v1/settings (each also in the answer and the log).",
+		}),
 		VendorLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "uss_vendor_lookups_total",
 			Help: "Reads of VWO FME records, GrowthBook documents and Optimizely profiles by vendor and result (hit, miss).",
@@ -58,7 +65,7 @@ func New(pool *pgxpool.Pool) *Metrics {
 		}, []string{"vendor"}),
 	}
 	m.Registry.MustRegister(
-		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows, m.VendorLookups, m.VendorSaves,
+		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows, m.SettingsWarnings, m.VendorLookups, m.VendorSaves,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		poolCollector{pool: pool},

@@ -31,36 +31,62 @@ FROM assignments
 WHERE account_id = $1 AND user_id = $2 AND campaign_key = ANY($3)
 ORDER BY campaign_key`
 
-// upsertConflictSQL is the rule shared by single and batch set: while the variation stays the
-// same, the goal set becomes the union of the stored goals and the written ones (stored order
-// first) and the source stays; a new variation replaces goals and source.
-const upsertConflictSQL = `
+// mergedGoalsSQL is the goal set of a write in the stored variation: the stored goals, then
+// the written ones not among them, in their order.
+const mergedGoalsSQL = `a.goals || ARRAY(SELECT g FROM unnest(excluded.goals) WITH ORDINALITY AS u(g, i)
+                                           WHERE g <> ALL (a.goals) ORDER BY i)`
+
+// onConflictSQL is what a set does to a stored row, by mode. Both merge the goals while the
+// variation stays the same (and the source stays).
+//
+//   - SetUpsert: a new variation replaces goals and source.
+//   - SetIfAbsent: a stored variation is never replaced (the first writer wins). DO UPDATE,
+//     even when it changes nothing, returns the stored row, also one committed after this
+//     statement's snapshot, so every caller is answered with the row that won.
+var onConflictSQL = [...]string{
+	uss.SetUpsert: `
 ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET
-    goals = CASE WHEN a.variation_name = excluded.variation_name
-                 THEN a.goals || ARRAY(SELECT g FROM unnest(excluded.goals) WITH ORDINALITY AS u(g, i)
-                                       WHERE g <> ALL (a.goals) ORDER BY i)
-                 ELSE excluded.goals END,
+    goals = CASE WHEN a.variation_name = excluded.variation_name THEN ` + mergedGoalsSQL + ` ELSE excluded.goals END,
     source = CASE WHEN a.variation_name = excluded.variation_name THEN a.source ELSE excluded.source END,
     variation_name = excluded.variation_name,
-    updated_at = now()`
+    updated_at = now()`,
+	uss.SetIfAbsent: `
+ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET
+    goals = CASE WHEN a.variation_name = excluded.variation_name THEN ` + mergedGoalsSQL + ` ELSE a.goals END,
+    updated_at = CASE WHEN a.variation_name = excluded.variation_name THEN now() ELSE a.updated_at END`,
+}
 
-const setAssignmentSQL = `
+// setAssignmentSQL writes one row, by mode.
+var setAssignmentSQL = [...]string{
+	uss.SetUpsert:   setOneSQL(uss.SetUpsert),
+	uss.SetIfAbsent: setOneSQL(uss.SetIfAbsent),
+}
+
+func setOneSQL(mode uss.SetMode) string {
+	return `
 INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, goals, source)
-VALUES ($1, $2, $3, $4, $5, $6)` + upsertConflictSQL + `
+VALUES ($1, $2, $3, $4, $5, $6)` + onConflictSQL[mode] + `
 RETURNING ` + assignmentColumns
+}
 
-// setAssignmentsSQL upserts many rows, of one account (batch set) or of many (group commit),
+// setAssignmentsSQL writes many rows, of one account (batch set) or of many (group commit),
 // in the order given: writers that lock rows in one order cannot deadlock each other. Goals
 // travel joined by the delimiter, which no goal can contain, because unnest cannot take a
 // ragged array of arrays.
-const setAssignmentsSQL = `
+var setAssignmentsSQL = [...]string{
+	uss.SetUpsert:   setManySQL(uss.SetUpsert),
+	uss.SetIfAbsent: setManySQL(uss.SetIfAbsent),
+}
+
+func setManySQL(mode uss.SetMode) string {
+	return `
 INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, goals, source)
 SELECT r.account_id, r.user_id, r.campaign_key, r.variation_name, string_to_array(r.goals, '` + uss.GoalDelimiter + `'), r.source
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
     AS r(account_id, user_id, campaign_key, variation_name, goals, source, i)
-ORDER BY r.i` +
-	upsertConflictSQL + `
+ORDER BY r.i` + onConflictSQL[mode] + `
 RETURNING account_id, ` + assignmentColumns
+}
 
 const deleteAssignmentSQL = `
 DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3`
@@ -131,34 +157,36 @@ func (s *Store) GetAssignments(ctx context.Context, account uss.AccountID, userI
 	return as, nil
 }
 
-// SetAssignment upserts one assignment and returns the stored row.
-func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.Assignment) (uss.Assignment, error) {
+// SetAssignment writes one assignment as mode says and returns the stored row.
+func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.Assignment, mode uss.SetMode) (uss.Assignment, error) {
 	goals := a.Goals
 	if goals == nil {
 		goals = []string{}
 	}
-	stored, err := scanAssignment(s.db.QueryRow(ctx, setAssignmentSQL,
+	stored, err := scanAssignment(s.db.QueryRow(ctx, setAssignmentSQL[mode],
 		account, a.UserID, a.CampaignKey, a.VariationName, goals, a.Source))
 	if err != nil {
-		return uss.Assignment{}, mapError(fmt.Errorf("set assignment: %w", err))
+		return uss.Assignment{}, s.writeError(fmt.Errorf("set assignment: %w", err))
 	}
 	return stored, nil
 }
 
-// SetAssignments upserts every assignment in one statement, so all are stored or none. The
+// SetAssignments writes every assignment in one statement, so all are stored or none. The
 // result is in the order of the input.
-func (s *Store) SetAssignments(ctx context.Context, account uss.AccountID, as []uss.Assignment) ([]uss.Assignment, error) {
+func (s *Store) SetAssignments(ctx context.Context, account uss.AccountID, as []uss.Assignment, mode uss.SetMode) ([]uss.Assignment, error) {
 	rows := make([]accountAssignment, len(as))
 	for i, a := range as {
 		rows[i] = accountAssignment{Account: account, Assignment: a}
 	}
-	return s.upsertAssignments(ctx, rows)
+	return s.upsertAssignments(ctx, rows, mode)
 }
 
-// accountAssignment is an assignment with its account: one statement may write many accounts'.
+// accountAssignment is an assignment with its account: one statement may write many
+// accounts'. Mode is the set's, for the group commit, which writes each mode apart.
 type accountAssignment struct {
 	Account uss.AccountID
 	uss.Assignment
+	Mode uss.SetMode
 }
 
 func (r accountAssignment) key() accountKey {
@@ -175,10 +203,10 @@ func (k accountKey) compare(o accountKey) int {
 		strings.Compare(k.CampaignKey, o.CampaignKey))
 }
 
-// upsertAssignments writes rows with distinct keys in one statement and returns the stored
-// rows in the input's order. Rows go in key order, so that concurrent statements lock rows in
-// the same order and cannot deadlock.
-func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment) ([]uss.Assignment, error) {
+// upsertAssignments writes rows with distinct keys in one statement, as mode says, and
+// returns the stored rows in the input's order. Rows go in key order, so that concurrent
+// statements lock rows in the same order and cannot deadlock.
+func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment, mode uss.SetMode) ([]uss.Assignment, error) {
 	if len(rows) == 0 {
 		return nil, nil
 	}
@@ -191,9 +219,9 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 		accounts[i], users[i], campaigns[i] = int64(r.Account), r.UserID, r.CampaignKey
 		variations[i], goals[i], sources[i] = r.VariationName, r.GoalIdentifier(), string(r.Source)
 	}
-	result, err := s.db.Query(ctx, setAssignmentsSQL, accounts, users, campaigns, variations, goals, sources)
+	result, err := s.db.Query(ctx, setAssignmentsSQL[mode], accounts, users, campaigns, variations, goals, sources)
 	if err != nil {
-		return nil, mapError(fmt.Errorf("set assignments: %w", err))
+		return nil, s.writeError(fmt.Errorf("set assignments: %w", err))
 	}
 	stored, err := pgx.CollectRows(result, func(r pgx.CollectableRow) (accountAssignment, error) {
 		var a accountAssignment
@@ -201,7 +229,7 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 		return a, err
 	})
 	if err != nil {
-		return nil, mapError(fmt.Errorf("set assignments: %w", err))
+		return nil, s.writeError(fmt.Errorf("set assignments: %w", err))
 	}
 	byKey := make(map[accountKey]uss.Assignment, len(stored))
 	for _, a := range stored {
@@ -222,7 +250,7 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (int64, error) {
 	tag, err := s.db.Exec(ctx, deleteAssignmentSQL, account, key.UserID, key.CampaignKey)
 	if err != nil {
-		return 0, mapError(fmt.Errorf("delete assignment: %w", err))
+		return 0, s.writeError(fmt.Errorf("delete assignment: %w", err))
 	}
 	return tag.RowsAffected(), nil
 }
@@ -233,7 +261,7 @@ func (s *Store) EraseUser(ctx context.Context, account uss.AccountID, userID str
 	err := s.db.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues,
 		&e.VWOFMERecords, &e.GrowthBookAssignments, &e.OptimizelyDecisions)
 	if err != nil {
-		return uss.Erased{}, mapError(fmt.Errorf("erase user: %w", err))
+		return uss.Erased{}, s.writeError(fmt.Errorf("erase user: %w", err))
 	}
 	return e, nil
 }

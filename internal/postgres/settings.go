@@ -39,6 +39,11 @@ INSERT INTO settings_goals (account_id, version, campaign_key, goal_identifier, 
 SELECT $1, $2, r.campaign_key, r.goal_identifier, r.goal_type
 FROM unnest($3::text[], $4::text[], $5::text[]) AS r(campaign_key, goal_identifier, goal_type)`
 
+// Older versions beyond the newest $2 go, and with them (ON DELETE CASCADE) their
+// settings_variations and settings_goals rows. Versions are consecutive, so the current one,
+// which the reports read, is never among them.
+const pruneSettingsSQL = `DELETE FROM settings WHERE account_id = $1 AND version <= $2::bigint - $3::bigint`
+
 const notifySettingsSQL = `SELECT pg_notify('` + SettingsChannel + `', format('%s:%s', $1::bigint, $2::bigint))`
 
 const currentSettingsSQL = `
@@ -52,8 +57,9 @@ ORDER BY account_id, version DESC`
 const currentSettingsVersionsSQL = `SELECT account_id, max(version) FROM settings GROUP BY account_id`
 
 // SaveSettings stores a validated file as the account's next version, with its variations'
-// weights and its goals, and notifies every listening process.
-func (s *Store) SaveSettings(ctx context.Context, account uss.AccountID, body []byte, contents settings.Contents) (settings.Stored, error) {
+// weights and its goals, removes the versions beyond the newest keep (0 keeps all), and
+// notifies every listening process, all in one transaction.
+func (s *Store) SaveSettings(ctx context.Context, account uss.AccountID, body []byte, contents settings.Contents, keep int) (settings.Stored, error) {
 	stored := settings.Stored{Account: account, Body: body}
 	err := s.withTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, lockSettingsSQL, int64(account)); err != nil {
@@ -64,6 +70,11 @@ func (s *Store) SaveSettings(ctx context.Context, account uss.AccountID, body []
 		}
 		if err := saveContents(ctx, tx, account, stored.Version, contents); err != nil {
 			return err
+		}
+		if keep > 0 {
+			if _, err := tx.Exec(ctx, pruneSettingsSQL, account, stored.Version, keep); err != nil {
+				return mapError(fmt.Errorf("prune settings: %w", err))
+			}
 		}
 		if _, err := tx.Exec(ctx, notifySettingsSQL, int64(account), stored.Version); err != nil {
 			return mapError(fmt.Errorf("notify settings: %w", err))
@@ -109,17 +120,23 @@ func (s *Store) CurrentSettings(ctx context.Context, account uss.AccountID) (set
 	return st, nil
 }
 
-// AllCurrentSettings returns every account's newest file.
-func (s *Store) AllCurrentSettings(ctx context.Context) ([]settings.Stored, error) {
+// EachCurrentSettings calls each with every account's newest file in turn, as the rows
+// arrive: only one file is in memory at a time, however many accounts there are.
+func (s *Store) EachCurrentSettings(ctx context.Context, each func(settings.Stored)) error {
 	rows, err := s.db.Query(ctx, allCurrentSettingsSQL)
 	if err != nil {
-		return nil, mapError(fmt.Errorf("all current settings: %w", err))
+		return mapError(fmt.Errorf("all current settings: %w", err))
 	}
-	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settings.Stored, error) { return scanSettings(r) })
+	var st settings.Stored
+	_, err = pgx.ForEachRow(rows, []any{&st.Account, &st.Version, &st.Body, &st.CreatedAt}, func() error {
+		each(st)
+		st = settings.Stored{}
+		return nil
+	})
 	if err != nil {
-		return nil, mapError(fmt.Errorf("all current settings: %w", err))
+		return mapError(fmt.Errorf("all current settings: %w", err))
 	}
-	return all, nil
+	return nil
 }
 
 // CurrentSettingsVersions returns every account's newest version number: the cheap poll that
@@ -147,11 +164,14 @@ func (s *Store) CurrentSettingsVersions(ctx context.Context) (map[uss.AccountID]
 
 // Listen delivers settings notifications on a dedicated connection until ctx is done. After
 // each (re)connection it calls connected, so the caller can catch up on what it missed while
-// disconnected; each lost connection is reported to lost and retried with backoff.
-func (s *Store) Listen(ctx context.Context, changed func(uss.AccountID, int64), connected func(), lost func(error)) {
+// disconnected; each lost connection is reported to lost and retried with backoff. A probe
+// notification sent through the pool after each connection tells whether notifications arrive
+// at all (through a transaction-pooling PgBouncer LISTEN succeeds and nothing ever comes):
+// probed gets nil when it arrived, an error when it did not.
+func (s *Store) Listen(ctx context.Context, changed func(uss.AccountID, int64), connected func(), lost, probed func(error)) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, changed, connected, func() { backoff = 100 * time.Millisecond })
+		err := s.listenOnce(ctx, changed, connected, probed, func() { backoff = 100 * time.Millisecond })
 		if ctx.Err() != nil {
 			return
 		}
@@ -165,8 +185,14 @@ func (s *Store) Listen(ctx context.Context, changed func(uss.AccountID, int64), 
 	}
 }
 
-func (s *Store) listenOnce(ctx context.Context, changed func(uss.AccountID, int64), connected, reset func()) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+// probeTimeout is how long a probe notification may take to come back before the listener is
+// declared deaf; a delivered notification takes milliseconds.
+const probeTimeout = 5 * time.Second
+
+const notifyProbeSQL = `SELECT pg_notify('` + SettingsChannel + `', $1)`
+
+func (s *Store) listenOnce(ctx context.Context, changed func(uss.AccountID, int64), connected func(), probed func(error), reset func()) error {
+	conn, err := pgx.ConnectConfig(ctx, s.session.Copy())
 	if err != nil {
 		return err
 	}
@@ -176,13 +202,34 @@ func (s *Store) listenOnce(ctx context.Context, changed func(uss.AccountID, int6
 	}
 	reset()
 	connected()
+	probe := fmt.Sprintf("probe:%d:%d", conn.PgConn().PID(), time.Now().UnixNano())
+	probing := true
+	if _, err := s.pool.Exec(ctx, notifyProbeSQL, probe); err != nil {
+		probing = false // the query path is down: nothing to learn until it is back
+	}
+	probeDeadline := time.Now().Add(probeTimeout)
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		waitCtx, cancel := ctx, context.CancelFunc(func() {})
+		if probing {
+			waitCtx, cancel = context.WithDeadline(ctx, probeDeadline)
+		}
+		n, err := conn.WaitForNotification(waitCtx)
+		cancel()
+		if err != nil && probing && ctx.Err() == nil && time.Now().After(probeDeadline) {
+			probing = false
+			probed(fmt.Errorf("a probe notification sent through the query connection did not arrive within %s", probeTimeout))
+			continue
+		}
 		if err != nil {
 			return err
 		}
-		// Only uss sends on this channel; a payload it cannot read is skipped, and the poll
-		// catches up on whatever it meant.
+		if n.Payload == probe {
+			probing = false
+			probed(nil)
+			continue
+		}
+		// Only uss sends on this channel; a payload it cannot read (another process's probe) is
+		// skipped, and the poll catches up on whatever it meant.
 		if account, version, err := parseSettingsPayload(n.Payload); err == nil {
 			changed(account, version)
 		}

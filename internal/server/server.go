@@ -16,6 +16,7 @@ import (
 
 	"github.com/uss/uss/internal/apikey"
 	"github.com/uss/uss/internal/config"
+	"github.com/uss/uss/internal/connlimit"
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/groupcommit"
@@ -41,51 +42,40 @@ type Server struct {
 	registry *settings.Registry
 	// migrated latches once no migration is pending, so readiness probes stop asking.
 	migrated atomic.Bool
+	startup  startup
 	closers  []func()
 }
 
-// New connects to the database (creating it if missing), applies pending migrations unless
-// cfg.MigrateOnStart is false, and builds the API.
+// New builds the server without waiting for the database: it is reached, created if missing
+// and migrated (unless cfg.MigrateOnStart is false) in the background, retried with backoff;
+// until then /livez answers and /readyz and the API say 503. WaitStarted waits for it; a done
+// ctx ends the attempts.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, logger: logger}
-	pool, err := postgres.Connect(ctx, cfg.DatabaseURL)
+	s.startup.init()
+	pools, err := openPools(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s.pool = pool
-	s.closers = append(s.closers, pool.Close)
+	s.pool = pools.query
+	s.closers = append(s.closers, pools.close)
 
-	s.migrator, err = postgres.NewMigrator(pool)
+	s.migrator, err = postgres.NewMigrator(pools.direct)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
 	s.closers = append(s.closers, func() { _ = s.migrator.Close() })
-	if cfg.MigrateOnStart {
-		results, err := s.migrator.Up(ctx)
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
-		for _, r := range results {
-			logger.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
-		}
-	}
 
-	store := postgres.NewStore(pool)
-	s.registry = settings.NewRegistry(store, logger)
-	if err := s.registry.Load(ctx); err != nil {
-		// Not fatal: the watcher loads them as soon as it can, and until then decisions
-		// answer 503 and the server is not ready.
-		logger.Warn("settings not loaded at start; retrying in the background", "error", err)
-	}
-	s.watch(func(ctx context.Context) { s.registry.Watch(ctx, cfg.SettingsPollInterval) })
+	store := postgres.NewStore(pools.query).WithSessionsOn(pools.direct)
+	s.registry = settings.NewRegistry(store, logger, settings.Limits{
+		Campaigns: cfg.Limits.SettingsMaxCampaigns, Keep: cfg.Limits.SettingsKeep})
 
 	// Sets and activations are group-committed: under load many share one statement and one
 	// commit. One writer per kind of write: the batch grows with the load, and on the 2-core
 	// benchmark machine one writer with larger batches beat two with smaller ones (POST
 	// /v1/storage 0.73× against 0.63× pgbench's upsert rate: see README, Benchmarks).
-	m := metrics.New(pool)
+	m := metrics.New(pools.query)
 	writes := postgres.NewGroupCommitted(store, groupcommit.Options{
 		Writers:  1,
 		MaxBatch: 256,
@@ -107,19 +97,21 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		Keys:              keys,
 		Sessions:          uisession.NewService(store, keys),
 		Ready:             s.ready,
+		Started:           s.startup.err,
 		Metrics:           m,
 		Logger:            logger,
 		BodyLimit:         cfg.BodyLimit,
 		SettingsBodyLimit: cfg.SettingsBodyLimit,
 		RequestTimeout:    cfg.RequestTimeout,
 	})
+	s.start(ctx, pools.direct)
 	return s, nil
 }
 
-// watch runs a background task until Close, which waits for it to return before the pool
-// closes.
-func (s *Server) watch(task func(context.Context)) {
-	ctx, cancel := context.WithCancel(context.Background())
+// watch runs a background task until Close (or ctx is done), and Close waits for it to return
+// before the pool closes.
+func (s *Server) watch(ctx context.Context, task func(context.Context)) {
+	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -131,10 +123,18 @@ func (s *Server) watch(task func(context.Context)) {
 // Handler is the HTTP API.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// ready is the readiness check: the database answers and no migration is pending. Its errors
-// are shown to unauthenticated callers, so details go to the log only.
+// ready is the readiness check: started, the database answers and no migration is pending.
+// Its errors are shown to unauthenticated callers, so details go to the log only. A pool whose
+// every connection is in use is busy, not cut off: still ready (requests queue for a connection
+// within their timeout), so that load does not take every replica out of service at once.
 func (s *Server) ready(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
+	if err := s.startup.err(); err != nil {
+		return err
+	}
+	switch err := postgres.Ping(ctx, s.pool); {
+	case errors.Is(err, postgres.ErrPoolBusy):
+		s.logger.Debug("ready, busy: every pooled database connection is in use")
+	case err != nil:
 		s.logger.Warn("not ready: database unreachable", "error", err)
 		return errors.New("database unreachable")
 	}
@@ -163,12 +163,15 @@ func (s *Server) ready(ctx context.Context) error {
 // within the shutdown budget, and closes the pool.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.Close()
+	limited := connlimit.New(ln, s.cfg.Limits.MaxConnections, s.logger)
+	ln = limited
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       s.cfg.RequestTimeout + 10*time.Second,
 		WriteTimeout:      s.cfg.RequestTimeout + 10*time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       s.cfg.Limits.IdleTimeout,
+		ConnState:         limited.ConnState,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 	}
@@ -179,6 +182,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-s.startup.failed:
+		_ = srv.Close()
+		return err
 	case <-ctx.Done():
 	}
 	s.logger.Info("shutting down: draining in-flight requests", "budget", s.cfg.ShutdownTimeout)
