@@ -123,7 +123,8 @@ export class UssClient {
     this.ownAgent = options.agent === undefined;
     // SDKs decide for many requests at once: keep connections alive, and as many idle as a
     // busy process reuses, rather than open one per call. Idle connections are closed after
-    // 30 s, before uss's own idle timeout (2 min) can close one as a call starts on it.
+    // 30 s, before uss's own idle timeout (USS_IDLE_TIMEOUT, 75 s by default) can close one
+    // as a call starts on it.
     this.agent = options.agent ?? new this.transport.Agent({ keepAlive: true, maxFreeSockets: 64, scheduling: "lifo", timeout: 30_000 });
   }
 
@@ -150,6 +151,17 @@ export class UssClient {
   }
 
   /**
+   * Stores the assignment only if the user has none in the campaign, and returns the record
+   * stored. The first writer wins: when another variation is stored, nothing changes and that
+   * record comes back, so an SDK that raced another instance to store a new user's first
+   * variation can use the stored variation instead of its own. A record of the stored
+   * variation still adds its goals.
+   */
+  setAssignmentIfAbsent(assignment: AssignmentInput, options?: CallOptions): Promise<Assignment> {
+    return this.call("set assignment if absent", "POST", "/v1/storage", undefined, { ...assignmentBody(assignment), ifAbsent: true }, options);
+  }
+
+  /**
    * The user's assignments in campaignKeys, in one database round trip; campaigns without
    * one are absent. Leave campaignKeys out (or null) for all of the user's campaigns.
    */
@@ -163,6 +175,13 @@ export class UssClient {
   async setAssignments(assignments: AssignmentInput[], options?: CallOptions): Promise<Assignment[]> {
     const body = { records: assignments.map(assignmentBody) };
     const out = await this.call<{ records: Assignment[] }>("set assignments", "POST", "/v1/storage/batch-set", undefined, body, options);
+    return out.records;
+  }
+
+  /** setAssignments with setAssignmentIfAbsent's rule for every record: stored variations are kept, and the records come back as stored. */
+  async setAssignmentsIfAbsent(assignments: AssignmentInput[], options?: CallOptions): Promise<Assignment[]> {
+    const body = { records: assignments.map(assignmentBody), ifAbsent: true };
+    const out = await this.call<{ records: Assignment[] }>("set assignments if absent", "POST", "/v1/storage/batch-set", undefined, body, options);
     return out.records;
   }
 

@@ -24,9 +24,10 @@ export interface VwoUserStorage {
    */
   get(userId: string, campaignKey: string): Promise<VwoUserStorageData | undefined>;
   /**
-   * Stores the user's variation and converted goals. uss adds the goals to the stored ones
-   * while the variation is unchanged, so two servers tracking different goals at once lose
-   * neither. Never rejects: errors go to the error handler.
+   * Stores the user's variation and converted goals, never replacing a variation uss already
+   * stores (ifAbsent: the first writer wins). uss adds the goals to the stored ones while the
+   * variation is the same, so two servers tracking different goals at once lose neither.
+   * Never rejects: errors go to the error handler.
    */
   set(data: VwoUserStorageData): Promise<void>;
   /** Resolves once every write sent so far has finished: await it before the process exits. */
@@ -41,6 +42,12 @@ export interface VwoUserStorage {
  * Launch the SDK in its asynchronous storage mode, which makes every API return a promise:
  *
  *     vwoSdk.launch({ settingsFile, userStorageService: vwoUserStorage(client), asyncStorageConfig: {} })
+ *
+ * Its writes never replace a stored variation (uss's ifAbsent): when two servers decide a new
+ * user at once, the first write wins and every later get returns it (the SDK takes no answer
+ * from set, so the other server's one decision in flight keeps its own variation); a
+ * whitelisted track, which the SDK stores with the whitelisted variation, leaves the stored
+ * one alone too.
  *
  * When uss cannot be read, get answers "nothing stored" and the SDK decides as it would
  * without storage (fail open); the adapter then drops the writes of that user and campaign
@@ -73,7 +80,7 @@ export function vwoUserStorage(client: UssClient, options?: AdapterOptions): Vwo
         return Promise.resolve();
       }
       return fo.write(key, () =>
-        client.setAssignment({
+        client.setAssignmentIfAbsent({
           userId: data.userId,
           campaignKey: data.campaignKey,
           variationName: data.variationName,

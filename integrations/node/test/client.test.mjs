@@ -78,6 +78,20 @@ describe("UssClient: every storage route against uss", () => {
     assert.deepEqual(await client.getAssignments("user-1", ["pricing", "nowhere"]), [{ ...batch[0], goalIdentifier: "" }]);
     assert.deepEqual(await client.getAssignments("user-1", []), []);
 
+    // ifAbsent: a stored variation is never replaced, and the answer is the row that won;
+    // a record of the stored variation still adds its goals.
+    assert.deepEqual(await client.setAssignmentIfAbsent({ ...a, variationName: "Control" }), { ...a, goalIdentifier: "signup_vwo_purchase" });
+    assert.deepEqual(await client.setAssignmentIfAbsent({ ...a, goalIdentifier: "refund" }), { ...a, goalIdentifier: "signup_vwo_purchase_vwo_refund" });
+    assert.deepEqual(await client.setAssignmentIfAbsent({ userId: "user-1b", campaignKey: "checkout", variationName: "Control" }),
+      { userId: "user-1b", campaignKey: "checkout", variationName: "Control", goalIdentifier: "" });
+    assert.deepEqual(await client.setAssignmentsIfAbsent([
+      { userId: "user-1", campaignKey: "pricing", variationName: "Variation-2" },
+      { userId: "user-1c", campaignKey: "pricing", variationName: "Variation-2" },
+    ]), [
+      { userId: "user-1", campaignKey: "pricing", variationName: "Control", goalIdentifier: "" },
+      { userId: "user-1c", campaignKey: "pricing", variationName: "Variation-2", goalIdentifier: "" },
+    ]);
+
     const deleted = await client.deleteAssignment("user-1", "pricing");
     assert.equal(deleted.assignments, 1);
     assert.equal(await uss.stored("user-1", "pricing"), undefined);

@@ -57,7 +57,7 @@ class CountingClient extends UssClient {
 
 function newService(url, apiKey) {
   const log = new ErrorLog();
-  const client = new CountingClient({ url, apiKey, timeoutMs: 500 });
+  const client = new CountingClient({ url, apiKey, timeoutMs: 5000 }); // as in harness/vwo.mjs: newStorage
   return { service: new GrowthBookStickyBucketService(client, { onError: log.handle }), log, client };
 }
 

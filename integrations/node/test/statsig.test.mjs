@@ -64,7 +64,7 @@ const userKey = (u) => `${u}:userID`;
 
 function newStorage(url, apiKey, options = {}) {
   const log = new ErrorLog();
-  const client = new UssClient({ url, apiKey, timeoutMs: 500 });
+  const client = new UssClient({ url, apiKey, timeoutMs: 5000 }); // as in harness/vwo.mjs: newStorage
   return { storage: statsigPersistentStorage(client, { onError: log.handle, ...options }), log, client };
 }
 

@@ -146,25 +146,50 @@ describe(`vwo-node-sdk ${await sdkVersion("vwo-node-sdk")} with vwoUserStorage (
     b.client.close();
   });
 
-  it("must be launched in asynchronous storage mode: without it the SDK ignores what is stored, and writes over it", async () => {
+  it("never replaces a stored variation: of two servers deciding a new user at once, the first write wins", async () => {
+    const a = newStorage(uss.url, uss.apiKey);
+    const b = newStorage(uss.url, uss.apiKey);
+    const u = "first-writer-1";
+    assert.equal(await a.storage.get(u, campaign), undefined);
+    assert.equal(await b.storage.get(u, campaign), undefined);
+    await a.storage.set({ userId: u, campaignKey: campaign, variationName: "Control" });
+    await b.storage.set({ userId: u, campaignKey: campaign, variationName: "Variation-1" });
+    assert.deepEqual(await uss.stored(u, campaign), { userId: u, campaignKey: campaign, variationName: "Control", goalIdentifier: "" }, "the first writer wins");
+
+    const sdkA = launch(settings(100, 0), a.storage);
+    const sdkB = launch(settings(0, 100), b.storage);
+    assert.equal(await sdkA.activate(campaign, u), "Control");
+    assert.equal(await sdkB.activate(campaign, u), "Control");
+    await b.storage.set({ userId: u, campaignKey: campaign, variationName: "Variation-1", goalIdentifier: "signup" }); // a whitelisted track of the user
+    assert.equal((await uss.stored(u, campaign)).variationName, "Control");
+    assert.deepEqual(await sdkB.track(campaign, u, "signup"), tracked(true));
+    await b.storage.flush();
+    assert.deepEqual(await uss.stored(u, campaign), { userId: u, campaignKey: campaign, variationName: "Control", goalIdentifier: "signup" },
+      "goals of the stored variation still join");
+    assert.deepEqual([a.log.errors, b.log.errors], [[], []]);
+    a.client.close();
+    b.client.close();
+  });
+
+  it("must be launched in asynchronous storage mode: without it the SDK ignores what is stored", async () => {
     const [u] = usersIn(settings(50, 50), "Control", 1, "sync-mode-");
     assert.equal((await uss.api("POST", "/v1/storage", { userId: u, campaignKey: campaign, variationName: "Control" })).status, 200);
     const a = newStorage(uss.url, uss.apiKey);
     const synchronous = launch(settings(0, 100), a.storage, { asynchronous: false });
     assert.equal(synchronous.activate(campaign, u), "Variation-1", "a promise is no stored record to the synchronous SDK");
     await a.storage.flush();
-    assert.equal((await uss.stored(u, campaign)).variationName, "Variation-1", "and its write replaced the stored variation");
+    assert.equal((await uss.stored(u, campaign)).variationName, "Control", "its write leaves the stored variation alone (ifAbsent)");
     a.client.close();
   });
 
-  it("re-buckets a user whose stored variation is no longer in the campaign, and stores the new one (the Go SDK gives none)", async () => {
+  it("re-buckets a user whose stored variation is no longer in the campaign (the Go SDK gives none), and leaves it stored", async () => {
     const ghost = { userId: "ghost-1", campaignKey: campaign, variationName: "Retired-Variation" };
     assert.equal((await uss.api("POST", "/v1/storage", ghost)).status, 200);
     const a = newStorage(uss.url, uss.apiKey);
     const got = await launch(settings(50, 50), a.storage).activate(campaign, "ghost-1");
     assert.ok(got === "Control" || got === "Variation-1");
     await a.storage.flush();
-    assert.equal((await uss.stored("ghost-1", campaign)).variationName, got);
+    assert.equal((await uss.stored("ghost-1", campaign)).variationName, "Retired-Variation", "the write never replaces a stored variation");
     assert.deepEqual(a.log.errors, []);
     a.client.close();
   });

@@ -96,7 +96,7 @@ const record = (userId, experimentVariationId) => ({
 
 function newStorage(url, apiKey) {
   const log = new ErrorLog();
-  const client = new UssClient({ url, apiKey, timeoutMs: 500 });
+  const client = new UssClient({ url, apiKey, timeoutMs: 5000 }); // as in harness/vwo.mjs: newStorage
   return { storage: new VwoFmeStorage(client, { onError: log.handle }), log, client };
 }
 

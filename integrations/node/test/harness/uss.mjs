@@ -44,7 +44,28 @@ process.on("exit", () => {
   }
 });
 
-/** startServer runs `uss-server serve` on databaseUrl and resolves once it serves, with its address. */
+/**
+ * ready resolves once uss at url answers its readiness probe: it serves before its
+ * migrations are applied, answering 503 meanwhile.
+ */
+async function ready(url) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) {
+        return;
+      }
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`uss at ${url} was not ready within 30 s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** startServer runs `uss-server serve` on databaseUrl and resolves once it is ready, with its address. */
 export function startServer(databaseUrl, listen = "127.0.0.1:0") {
   if (!existsSync(serverBinary)) {
     throw new Error(`${serverBinary} is missing: run node test/build-server.mjs (npm test does)`);
@@ -73,7 +94,7 @@ export function startServer(databaseUrl, listen = "127.0.0.1:0") {
           const entry = JSON.parse(line);
           if (entry.msg === "serving") {
             const url = `http://${entry.addr}`;
-            resolveStart({
+            ready(url).then(() => resolveStart({
               url,
               addr: entry.addr,
               log: () => log,
@@ -84,7 +105,7 @@ export function startServer(databaseUrl, listen = "127.0.0.1:0") {
                 }
                 await exited;
               },
-            });
+            }), rejectStart);
           }
         } catch {
           // not a JSON log line

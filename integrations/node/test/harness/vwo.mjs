@@ -63,10 +63,14 @@ export function usersIn(settingsFile, variation, n, prefix = "user-") {
   return users;
 }
 
-/** newStorage is an adapter over its own client, with an error log. */
+/**
+ * newStorage is an adapter over its own client, with an error log. The tests' clients wait
+ * up to 5 s a call: a read that timed out would fail open and fail the test, and the machine
+ * running them may be busy with other work.
+ */
 export function newStorage(url, apiKey, options = {}) {
   const log = new ErrorLog();
-  const client = new UssClient({ url, apiKey, timeoutMs: 500 });
+  const client = new UssClient({ url, apiKey, timeoutMs: 5000 });
   return { storage: vwoUserStorage(client, { onError: log.handle, ...options }), log, client };
 }
 
