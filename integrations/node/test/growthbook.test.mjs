@@ -10,7 +10,7 @@ import { GrowthBookStickyBucketService, UssClient, UssUnavailableError, UssWrite
 
 import { ErrorLog } from "./harness/errors.mjs";
 import { watchNetwork } from "./harness/offline.mjs";
-import { Proxy } from "./harness/proxy.mjs";
+import { Proxy, cutUntilAFailedRead } from "./harness/proxy.mjs";
 import { Uss, sdkVersion } from "./harness/uss.mjs";
 
 /**
@@ -216,12 +216,7 @@ describe(`@growthbook/growthbook ${await sdkVersion("@growthbook/growthbook")} w
     replica = await uss.startServer(replica.addr);
     // uss answers again between the failed read and the SDK's save: the save, carrying a
     // variation decided without the stored one, is still dropped.
-    proxy.cut();
-    b.log.then = (err) => {
-      if (err instanceof UssUnavailableError) {
-        proxy.restore();
-      }
-    };
+    cutUntilAFailedRead(proxy, b.log);
     assert.equal((await evaluate(b.service, features(1), { id: blue[1] })).value, "green");
     await b.service.flush();
     assert.equal(b.log.count(UssUnavailableError), 3);

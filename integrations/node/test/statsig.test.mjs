@@ -9,7 +9,7 @@ import { UssClient, UssError, UssUnavailableError, UssWriteSkippedError, statsig
 
 import { Clock, ErrorLog } from "./harness/errors.mjs";
 import { watchNetwork } from "./harness/offline.mjs";
-import { Proxy } from "./harness/proxy.mjs";
+import { Proxy, cutUntilAFailedRead } from "./harness/proxy.mjs";
 import { Uss, sdkVersion } from "./harness/uss.mjs";
 
 const experiment = "checkout_test";
@@ -209,12 +209,7 @@ describe(`statsig-node ${await sdkVersion("statsig-node")} with statsigPersisten
 
     replica = await uss.startServer(replica.addr);
     // uss answers again between the failed load and the SDK's writes: they are still dropped.
-    proxy.cut();
-    log.then = (err) => {
-      if (err instanceof UssUnavailableError) {
-        proxy.restore();
-      }
-    };
+    cutUntilAFailedRead(proxy, log);
     assert.equal((await evaluate(sdk, { userID: controlUsers[1] }, experiment)).getGroupName(), "Test");
     assert.equal(log.count(UssUnavailableError), 3);
     assert.equal(log.count(UssWriteSkippedError), 3);

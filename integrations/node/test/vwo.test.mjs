@@ -8,11 +8,26 @@ import { UssUnavailableError, UssWriteSkippedError } from "uss-client";
 
 import { Clock } from "./harness/errors.mjs";
 import { watchNetwork } from "./harness/offline.mjs";
-import { Proxy } from "./harness/proxy.mjs";
+import { Proxy, cutUntilAFailedRead } from "./harness/proxy.mjs";
 import { Uss, sdkVersion } from "./harness/uss.mjs";
 import { campaign, launch, newStorage, settings, usersIn } from "./harness/vwo.mjs";
 
 const tracked = (value) => ({ [campaign]: value });
+
+/**
+ * twoServers is two SDK instances on the same 50/50 settings, each with its own storage on
+ * its own uss replica (same database); their clients close when the test ends.
+ */
+async function twoServers(t) {
+  const replica = await uss.startServer();
+  const a = newStorage(uss.url, uss.apiKey);
+  const b = newStorage(replica.url, uss.apiKey);
+  t.after(() => {
+    a.client.close();
+    b.client.close();
+  });
+  return { a, b, sdkA: launch(settings(50, 50), a.storage), sdkB: launch(settings(50, 50), b.storage) };
+}
 
 const network = watchNetwork();
 let uss;
@@ -73,13 +88,8 @@ describe(`vwo-node-sdk ${await sdkVersion("vwo-node-sdk")} with vwoUserStorage (
     b.client.close();
   });
 
-  it("tracks each goal once across servers: uss merges the goals the SDK writes", async () => {
-    const even = settings(50, 50);
-    const replica = await uss.startServer();
-    const a = newStorage(uss.url, uss.apiKey);
-    const b = newStorage(replica.url, uss.apiKey);
-    const sdkA = launch(even, a.storage);
-    const sdkB = launch(settings(50, 50), b.storage);
+  it("tracks each goal once across servers: uss merges the goals the SDK writes", async (t) => {
+    const { a, b, sdkA, sdkB } = await twoServers(t);
     const u = "tracker-1";
     const v = await sdkA.activate(campaign, u);
     assert.ok(v);
@@ -108,18 +118,11 @@ describe(`vwo-node-sdk ${await sdkVersion("vwo-node-sdk")} with vwoUserStorage (
     await b.storage.flush();
     assert.equal(await uss.stored("never-activated", campaign), undefined);
     assert.deepEqual([a.log.errors, b.log.errors], [[], []]);
-    a.client.close();
-    b.client.close();
   });
 
-  it("loses no goal when two servers track different goals of the same users at once", async () => {
-    const even = settings(50, 50);
-    const replica = await uss.startServer();
-    const a = newStorage(uss.url, uss.apiKey);
-    const b = newStorage(replica.url, uss.apiKey);
-    const sdkA = launch(even, a.storage);
-    const sdkB = launch(settings(50, 50), b.storage);
-    const users = [...usersIn(even, "Control", 10, "concurrent-"), ...usersIn(even, "Variation-1", 10, "concurrent-")];
+  it("loses no goal when two servers track different goals of the same users at once", async (t) => {
+    const { a, b, sdkA, sdkB } = await twoServers(t);
+    const users = [...usersIn(settings(50, 50), "Control", 10, "concurrent-"), ...usersIn(settings(50, 50), "Variation-1", 10, "concurrent-")];
     const variations = {};
     for (const u of users) {
       variations[u] = await sdkA.activate(campaign, u);
@@ -142,8 +145,6 @@ describe(`vwo-node-sdk ${await sdkVersion("vwo-node-sdk")} with vwoUserStorage (
       assert.deepEqual(r.goalIdentifier.split("_vwo_").sort(), ["purchase", "signup"], u);
     }
     assert.deepEqual([a.log.errors, b.log.errors], [[], []]);
-    a.client.close();
-    b.client.close();
   });
 
   it("never replaces a stored variation: of two servers deciding a new user at once, the first write wins", async () => {
@@ -247,12 +248,7 @@ describe(`vwo-node-sdk ${await sdkVersion("vwo-node-sdk")} with vwoUserStorage (
     replica = await uss.startServer(replica.addr);
     // uss answers again between the failed read and the SDK's write: the write, carrying a
     // variation decided without the stored one, is still dropped.
-    proxy.cut();
-    b.log.then = (err) => {
-      if (err instanceof UssUnavailableError) {
-        proxy.restore();
-      }
-    };
+    cutUntilAFailedRead(proxy, b.log);
     assert.equal(await sdkB.activate(campaign, controlUsers[2]), "Variation-1");
     await b.storage.flush();
     assert.equal(b.log.count(UssUnavailableError), 4);

@@ -9,7 +9,7 @@ import { UssClient, UssUnavailableError, UssWriteSkippedError, VwoFmeStorage } f
 
 import { ErrorLog } from "./harness/errors.mjs";
 import { watchNetwork } from "./harness/offline.mjs";
-import { Proxy } from "./harness/proxy.mjs";
+import { Proxy, cutUntilAFailedRead } from "./harness/proxy.mjs";
 import { Uss, sdkVersion } from "./harness/uss.mjs";
 
 const feature = "checkout";
@@ -203,12 +203,7 @@ describe(`vwo-fme-node-sdk ${await sdkVersion("vwo-fme-node-sdk")} with VwoFmeSt
     replica = await uss.startServer(replica.addr);
     // uss answers again between the failed read and the SDK's save: the save, carrying a
     // variation decided without the stored one, is still dropped.
-    proxy.cut();
-    b.log.then = (err) => {
-      if (err instanceof UssUnavailableError) {
-        proxy.restore();
-      }
-    };
+    cutUntilAFailedRead(proxy, b.log);
     assert.equal(await color(sdkB, blue[1]), "green");
     await b.storage.flush();
     assert.equal(b.log.count(UssUnavailableError), 3);

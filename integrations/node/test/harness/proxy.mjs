@@ -2,6 +2,8 @@
 // through it, while assertions read uss directly.
 import { connect, createServer } from "node:net";
 
+import { UssUnavailableError } from "uss-client";
+
 export class Proxy {
   static async start(target) {
     const p = new Proxy(target);
@@ -63,4 +65,17 @@ export class Proxy {
     this.cut();
     return new Promise((resolve) => this.server.close(resolve));
   }
+}
+
+/**
+ * cutUntilAFailedRead cuts the proxy now and restores it as soon as the adapter reports the
+ * failed read this causes: uss answers again between the SDK's read and its write.
+ */
+export function cutUntilAFailedRead(proxy, log) {
+  proxy.cut();
+  log.then = (err) => {
+    if (err instanceof UssUnavailableError) {
+      proxy.restore();
+    }
+  };
 }
