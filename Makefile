@@ -50,7 +50,7 @@ $(GOLANGCI_LINT):
 	mv bin/golangci-lint $@
 
 .PHONY: test
-test: lint ## lint, then run every test against a real PostgreSQL (the API suites once more through PgBouncer), the SDK integrations module's too (docs/testing.md)
+test: lint ## lint, then run every test against a real PostgreSQL (the API suites once more through PgBouncer), the SDK integrations' too, Go and Node (docs/testing.md)
 	go vet ./...
 	@# Each test binary appends how many API exchanges it held to api/openapi.yaml; the sum is printed.
 	@# The API suites then run once more with every query through a PgBouncer in transaction mode
@@ -63,6 +63,9 @@ test: lint ## lint, then run every test against a real PostgreSQL (the API suite
 	fi; \
 	if [ $$status -eq 0 ]; then \
 		(cd integrations && go vet ./... && USS_OPENAPI_TALLY=$$tally go test $(GO_TEST_FLAGS) $(TEST_MODE) ./...) || status=$$?; \
+	fi; \
+	if [ $$status -eq 0 ]; then \
+		(cd integrations/node && npm ci --no-audit --no-fund && npm test) || status=$$?; \
 	fi; \
 	awk '{ n += $$1 } END { printf "openapi: %d request/response exchanges of the API tests validated against api/openapi.yaml\n", n }' $$tally; \
 	rm -f $$tally; \
