@@ -117,7 +117,7 @@ func recoverPanics(logger *slog.Logger) echo.MiddlewareFunc {
 		return func(c echo.Context) (err error) {
 			defer func() {
 				if r := recover(); r != nil {
-					if err, ok := r.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+					if e, ok := r.(error); ok && errors.Is(e, http.ErrAbortHandler) {
 						panic(r)
 					}
 					stack := make([]byte, 8<<10)
