@@ -16,6 +16,7 @@ import (
 	"github.com/uss/uss/internal/apikey"
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
+	"github.com/uss/uss/internal/identity"
 	"github.com/uss/uss/internal/metrics"
 	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/settings"
@@ -29,6 +30,7 @@ type Deps struct {
 	Decisions *decision.Service
 	Goals     *goals.Service
 	Reports   *reports.Service
+	Identity  *identity.Service
 	Keys      *apikey.Resolver
 	// Ready reports whether the server can serve (database reachable and migrated).
 	Ready   func(context.Context) error
@@ -93,6 +95,7 @@ func New(d Deps) *echo.Echo {
 	v1.add(http.MethodPost, "/variation", decisions.variation)
 	v1.add(http.MethodPost, "/track", trackHandlers{svc: d.Goals}.track)
 	v1.add(http.MethodGet, "/reports/campaign", reportHandlers{svc: d.Reports}.campaign)
+	v1.add(http.MethodPost, "/identities/merge", identityHandlers{svc: d.Identity}.merge)
 	return e
 }
 

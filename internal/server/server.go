@@ -20,6 +20,7 @@ import (
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/groupcommit"
 	httpapi "github.com/uss/uss/internal/http"
+	"github.com/uss/uss/internal/identity"
 	"github.com/uss/uss/internal/metrics"
 	"github.com/uss/uss/internal/postgres"
 	"github.com/uss/uss/internal/reports"
@@ -96,6 +97,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		Decisions:         decisions,
 		Goals:             goals.NewService(decisions, store),
 		Reports:           reports.NewService(store),
+		Identity:          identity.NewService(store),
 		Keys:              apikey.NewResolver(store, cfg.APIKeyCacheTTL),
 		Ready:             s.ready,
 		Metrics:           m,
