@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/apitest"
 	"github.com/uss/uss/internal/pgtest"
 )
 
@@ -76,4 +79,44 @@ func TestBadConfigurationStopsEveryCommand(t *testing.T) {
 	t.Setenv("USS_REQUEST_TIMEOUT", "soon")
 	_, err := runCmd(t, "migrate", "status")
 	require.ErrorContains(t, err, "USS_REQUEST_TIMEOUT")
+}
+
+func TestPurgeDryRunPrintsWhatPurgeThenDeletes(t *testing.T) {
+	url := pgtest.URL(t)
+	t.Setenv("USS_DATABASE_URL", url)
+	_, err := runCmd(t, "purge", "--dry-run")
+	require.ErrorContains(t, err, "USS_RETENTION and USS_SETTINGS_KEEP are both off")
+
+	s := apitest.StartOn(t, url)
+	key := s.NewKey(t, "acme")
+	settings := func(campaigns ...string) string {
+		var defs []string
+		for i, c := range campaigns {
+			defs = append(defs, fmt.Sprintf(`{"id": %d, "key": %q, "name": "n", "status": "RUNNING", "type": "VISUAL_AB",
+				"percentTraffic": 100, "segments": {}, "goals": [],
+				"variations": [{"id": 1, "name": "A", "weight": 100, "changes": {}}]}`, i+1, c))
+		}
+		return `{"sdkKey": "k", "accountId": 1, "version": 1, "campaigns": [` + strings.Join(defs, ",") + `]}`
+	}
+	for _, body := range []string{settings("gone", "kept"), settings("kept")} {
+		require.Equal(t, http.StatusOK, s.Do(t, key, http.MethodPut, "/v1/settings", body).Status)
+	}
+	for _, c := range []string{"gone", "kept"} {
+		require.Equal(t, http.StatusOK, s.Do(t, key, http.MethodPost, "/v1/storage",
+			map[string]string{"userId": "u", "campaignKey": c, "variationName": "A"}).Status)
+	}
+	t.Setenv("USS_RETENTION", "1ms")
+	t.Setenv("USS_SETTINGS_KEEP", "1")
+	before := s.Snapshot(t)
+	out, err := runCmd(t, "purge", "--dry-run")
+	require.NoError(t, err)
+	require.Regexp(t, `(?m)^acme\s+gone\s+\S+\s+1\s+0\s+0\s*$`, out)
+	require.Regexp(t, `(?m)^acme\s+1\s*$`, out, "one settings version beyond the newest")
+	require.Contains(t, out, "nothing was deleted")
+	require.Equal(t, before, s.Snapshot(t))
+
+	out, err = runCmd(t, "purge")
+	require.NoError(t, err)
+	require.Contains(t, out, "deleted: 1 assignments, 0 conversions, 0 history events, 1 settings versions")
+	require.EqualValues(t, 1, s.Count(t, `SELECT count(*) FROM assignments`))
 }

@@ -32,6 +32,14 @@ type Config struct {
 	// USS_PPROF_ADDR: when set, Go's profiling endpoints (/debug/pprof/) are served on this
 	// separate address; off by default, never on the API's address.
 	PprofAddr string
+	// USS_RETENTION: the data of a campaign removed from its settings longer ago than this is
+	// deleted by the retention task; 0 (the default) keeps it for ever.
+	Retention time.Duration
+	// USS_SETTINGS_KEEP: each account keeps its newest N settings versions; 0 (the default)
+	// keeps all.
+	SettingsKeep int
+	// USS_RETENTION_INTERVAL: how often the retention task runs (when anything is to delete).
+	RetentionInterval time.Duration
 }
 
 // Default is the configuration of a local install: the local PostgreSQL, loopback only.
@@ -47,6 +55,7 @@ func Default() Config {
 		APIKeyCacheTTL:       10 * time.Second,
 		SettingsPollInterval: 5 * time.Second,
 		LogLevel:             slog.LevelInfo,
+		RetentionInterval:    time.Hour,
 	}
 }
 
@@ -86,6 +95,9 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("USS_APIKEY_CACHE_TTL", &c.APIKeyCacheTTL)
 	duration("USS_SETTINGS_POLL_INTERVAL", &c.SettingsPollInterval)
 	parse("USS_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) })
+	duration("USS_RETENTION", &c.Retention)
+	parse("USS_SETTINGS_KEEP", func(v string) (err error) { c.SettingsKeep, err = strconv.Atoi(v); return err })
+	duration("USS_RETENTION_INTERVAL", &c.RetentionInterval)
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			errs = append(errs, err)
@@ -117,6 +129,13 @@ func (c Config) Validate() error {
 	positive("USS_SHUTDOWN_TIMEOUT", c.ShutdownTimeout > 0)
 	positive("USS_APIKEY_CACHE_TTL", c.APIKeyCacheTTL > 0)
 	positive("USS_SETTINGS_POLL_INTERVAL", c.SettingsPollInterval > 0)
+	positive("USS_RETENTION_INTERVAL", c.RetentionInterval > 0)
+	if c.Retention < 0 {
+		errs = append(errs, errors.New("USS_RETENTION: must not be negative (0 keeps everything)"))
+	}
+	if c.SettingsKeep < 0 {
+		errs = append(errs, errors.New("USS_SETTINGS_KEEP: must not be negative (0 keeps every version)"))
+	}
 	return errors.Join(errs...)
 }
 

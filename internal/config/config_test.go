@@ -36,13 +36,16 @@ func TestEnvironmentOverridesDefaults(t *testing.T) {
 		"USS_APIKEY_CACHE_TTL":       "3s",
 		"USS_SETTINGS_POLL_INTERVAL": "250ms",
 		"USS_LOG_LEVEL":              "debug",
+		"USS_RETENTION":              "720h",
+		"USS_SETTINGS_KEEP":          "20",
+		"USS_RETENTION_INTERVAL":     "10m",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, Config{
 		DatabaseURL: "postgres://u:secret@db:5433/x", ListenAddr: ":9090", MigrateOnStart: false,
 		BodyLimit: 2 << 20, SettingsBodyLimit: 1 << 20, RequestTimeout: 750 * time.Millisecond,
 		ShutdownTimeout: time.Minute, APIKeyCacheTTL: 3 * time.Second, SettingsPollInterval: 250 * time.Millisecond,
-		LogLevel: slog.LevelDebug,
+		LogLevel: slog.LevelDebug, Retention: 720 * time.Hour, SettingsKeep: 20, RetentionInterval: 10 * time.Minute,
 	}, c)
 	require.Equal(t, "postgres://u:REDACTED@db:5433/x", c.RedactedDatabaseURL())
 }
@@ -54,9 +57,10 @@ func TestEveryBadValueIsReportedAtOnce(t *testing.T) {
 		"USS_BODY_LIMIT":       "lots",
 		"USS_REQUEST_TIMEOUT":  "5",
 		"USS_LOG_LEVEL":        "loud",
+		"USS_SETTINGS_KEEP":    "all",
 	}))
 	require.Error(t, err)
-	for _, name := range []string{"USS_MIGRATE_ON_START", "USS_BODY_LIMIT", "USS_REQUEST_TIMEOUT", "USS_LOG_LEVEL"} {
+	for _, name := range []string{"USS_MIGRATE_ON_START", "USS_BODY_LIMIT", "USS_REQUEST_TIMEOUT", "USS_LOG_LEVEL", "USS_SETTINGS_KEEP"} {
 		require.Contains(t, err.Error(), name)
 	}
 

@@ -19,6 +19,12 @@ type Metrics struct {
 	Decisions *prometheus.CounterVec
 	// GroupCommitRows: rows per group-committed statement, by write (set, activate).
 	GroupCommitRows *prometheus.HistogramVec
+	// RetentionDeleted: rows the retention task deleted, by table (assignments, conversions,
+	// history, settings).
+	RetentionDeleted *prometheus.CounterVec
+	// RetentionRuns: retention runs by result (ran, skipped: another server held the lock,
+	// failed).
+	RetentionRuns *prometheus.CounterVec
 }
 
 // New registers uss's metrics, the Go runtime's, and the pool's statistics.
@@ -43,9 +49,17 @@ func New(pool *pgxpool.Pool) *Metrics {
 			Help:    "Rows written per group-committed statement, by write (set, activate).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 		}, []string{"write"}),
+		RetentionDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "uss_retention_deleted_rows_total",
+			Help: "Rows deleted by the retention task, by table.",
+		}, []string{"table"}),
+		RetentionRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "uss_retention_runs_total",
+			Help: "Retention runs by result (ran; skipped: another server held the lock; failed).",
+		}, []string{"result"}),
 	}
 	m.Registry.MustRegister(
-		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows,
+		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows, m.RetentionDeleted, m.RetentionRuns,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		poolCollector{pool: pool},

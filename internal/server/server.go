@@ -24,6 +24,7 @@ import (
 	"github.com/uss/uss/internal/metrics"
 	"github.com/uss/uss/internal/postgres"
 	"github.com/uss/uss/internal/reports"
+	"github.com/uss/uss/internal/retention"
 	"github.com/uss/uss/internal/settings"
 	"github.com/uss/uss/internal/uss"
 )
@@ -90,6 +91,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	}, func(write string, rows int) { m.GroupCommitRows.WithLabelValues(write).Observe(float64(rows)) })
 	s.closers = append(s.closers, writes.Close)
 
+	if task := RetentionTask(cfg, store, logger, m); task != nil {
+		s.watch(func(ctx context.Context) { task.Run(ctx, cfg.RetentionInterval) })
+	}
+
 	decisions := decision.NewService(writes, s.registry)
 	s.handler = httpapi.New(httpapi.Deps{
 		Storage:           uss.NewService(writes),
@@ -107,6 +112,24 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		RequestTimeout:    cfg.RequestTimeout,
 	})
 	return s, nil
+}
+
+// RetentionTask is the retention task the configuration asks for, nil when it deletes
+// nothing. Every server runs it; the store's lock lets one at a time do the work. m, when not
+// nil, counts what it deletes.
+func RetentionTask(cfg config.Config, store *postgres.Store, logger *slog.Logger, m *metrics.Metrics) *retention.Task {
+	policy := retention.Policy{Retention: cfg.Retention, SettingsKeep: cfg.SettingsKeep}
+	if !policy.Enabled() {
+		return nil
+	}
+	opts := retention.Options{Logger: logger}
+	if m != nil {
+		opts.Deleted = func(table retention.Table, n int64) {
+			m.RetentionDeleted.WithLabelValues(string(table)).Add(float64(n))
+		}
+		opts.Runs = func(result string) { m.RetentionRuns.WithLabelValues(result).Inc() }
+	}
+	return retention.NewTask(store, policy, opts)
 }
 
 // watch runs a background task until Close, which waits for it to return before the pool
