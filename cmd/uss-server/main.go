@@ -35,6 +35,8 @@ commands:
   apikey list [--account NAME]   list keys (ids only; keys are never shown again)
   apikey revoke KEY_ID           revoke a key
   apikey check KEY               exit 0 if KEY is a valid, unrevoked key
+  import --account NAME FILE     load an NDJSON export of assignments (FILE - : standard input),
+                                 all lines or none
   purge [--dry-run]              delete now what USS_RETENTION and USS_SETTINGS_KEEP say
                                  (--dry-run: print what would be deleted, delete nothing)
 
@@ -68,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, cfg, args, stdout)
 	case "apikey":
 		return apikeyCommand(ctx, cfg, args, stdout)
+	case "import":
+		return importCommand(ctx, cfg, args, os.Stdin, stdout)
 	case "purge":
 		return purge(ctx, cfg, logger, args, stdout)
 	case "help", "-h", "--help":

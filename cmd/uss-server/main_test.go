@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -119,4 +120,31 @@ func TestPurgeDryRunPrintsWhatPurgeThenDeletes(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, out, "deleted: 1 assignments, 0 conversions, 0 history events, 1 settings versions")
 	require.EqualValues(t, 1, s.Count(t, `SELECT count(*) FROM assignments`))
+}
+
+func TestImportCommandLoadsAFileAllOrNothing(t *testing.T) {
+	url := pgtest.URL(t)
+	t.Setenv("USS_DATABASE_URL", url)
+	dir := t.TempDir()
+	good := dir + "/good.ndjson"
+	require.NoError(t, os.WriteFile(good, []byte(`{"userId":"u1","campaignKey":"c","variationName":"A","goals":["signup"]}
+{"userId":"u2","campaignKey":"c","variationName":"B","exposures":3,"createdAt":"2024-01-02T03:04:05Z"}
+`), 0o600))
+	out, err := runCmd(t, "import", "--account", "acme", good)
+	require.NoError(t, err)
+	require.Equal(t, "imported 2 lines into \"acme\": 2 created, 0 updated, 0 unchanged\n", out)
+
+	bad := dir + "/bad.ndjson"
+	require.NoError(t, os.WriteFile(bad, []byte(`{"userId":"u3","campaignKey":"c","variationName":"A"}
+{"userId":"u4","campaignKey":"c"}
+`), 0o600))
+	_, err = runCmd(t, "import", "--account", "acme", bad)
+	require.ErrorContains(t, err, "line 2: variationName is required")
+
+	s := apitest.StartOn(t, url)
+	require.EqualValues(t, 2, s.Count(t, `SELECT count(*) FROM assignments`), "the bad file stored nothing")
+	require.EqualValues(t, 3, s.Count(t, `SELECT exposures FROM assignments WHERE user_id = 'u2'`))
+
+	_, err = runCmd(t, "import", good)
+	require.ErrorContains(t, err, "usage")
 }

@@ -40,6 +40,12 @@ type Config struct {
 	SettingsKeep int
 	// USS_RETENTION_INTERVAL: how often the retention task runs (when anything is to delete).
 	RetentionInterval time.Duration
+	// USS_BULK_TIMEOUT: budget of one export or import, which stream for longer than a
+	// request may take.
+	BulkTimeout time.Duration
+	// USS_IMPORT_BODY_LIMIT: bytes of one import's body (it streams: memory does not grow
+	// with it; the limit bounds one transaction).
+	ImportBodyLimit int64
 }
 
 // Default is the configuration of a local install: the local PostgreSQL, loopback only.
@@ -56,6 +62,8 @@ func Default() Config {
 		SettingsPollInterval: 5 * time.Second,
 		LogLevel:             slog.LevelInfo,
 		RetentionInterval:    time.Hour,
+		BulkTimeout:          30 * time.Minute,
+		ImportBodyLimit:      1 << 30,
 	}
 }
 
@@ -98,6 +106,8 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("USS_RETENTION", &c.Retention)
 	parse("USS_SETTINGS_KEEP", func(v string) (err error) { c.SettingsKeep, err = strconv.Atoi(v); return err })
 	duration("USS_RETENTION_INTERVAL", &c.RetentionInterval)
+	duration("USS_BULK_TIMEOUT", &c.BulkTimeout)
+	size("USS_IMPORT_BODY_LIMIT", &c.ImportBodyLimit)
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			errs = append(errs, err)
@@ -130,6 +140,8 @@ func (c Config) Validate() error {
 	positive("USS_APIKEY_CACHE_TTL", c.APIKeyCacheTTL > 0)
 	positive("USS_SETTINGS_POLL_INTERVAL", c.SettingsPollInterval > 0)
 	positive("USS_RETENTION_INTERVAL", c.RetentionInterval > 0)
+	positive("USS_BULK_TIMEOUT", c.BulkTimeout > 0)
+	positive("USS_IMPORT_BODY_LIMIT", c.ImportBodyLimit > 0)
 	if c.Retention < 0 {
 		errs = append(errs, errors.New("USS_RETENTION: must not be negative (0 keeps everything)"))
 	}

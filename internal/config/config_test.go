@@ -39,6 +39,8 @@ func TestEnvironmentOverridesDefaults(t *testing.T) {
 		"USS_RETENTION":              "720h",
 		"USS_SETTINGS_KEEP":          "20",
 		"USS_RETENTION_INTERVAL":     "10m",
+		"USS_BULK_TIMEOUT":           "2h",
+		"USS_IMPORT_BODY_LIMIT":      "2GiB",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, Config{
@@ -46,6 +48,7 @@ func TestEnvironmentOverridesDefaults(t *testing.T) {
 		BodyLimit: 2 << 20, SettingsBodyLimit: 1 << 20, RequestTimeout: 750 * time.Millisecond,
 		ShutdownTimeout: time.Minute, APIKeyCacheTTL: 3 * time.Second, SettingsPollInterval: 250 * time.Millisecond,
 		LogLevel: slog.LevelDebug, Retention: 720 * time.Hour, SettingsKeep: 20, RetentionInterval: 10 * time.Minute,
+		BulkTimeout: 2 * time.Hour, ImportBodyLimit: 2 << 30,
 	}, c)
 	require.Equal(t, "postgres://u:REDACTED@db:5433/x", c.RedactedDatabaseURL())
 }

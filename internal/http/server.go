@@ -20,6 +20,7 @@ import (
 	"github.com/uss/uss/internal/metrics"
 	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/settings"
+	"github.com/uss/uss/internal/transfer"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -31,6 +32,7 @@ type Deps struct {
 	Goals     *goals.Service
 	Reports   *reports.Service
 	Identity  *identity.Service
+	Transfer  *transfer.Service
 	Keys      *apikey.Resolver
 	// Ready reports whether the server can serve (database reachable and migrated).
 	Ready   func(context.Context) error
@@ -39,7 +41,10 @@ type Deps struct {
 
 	BodyLimit         int64
 	SettingsBodyLimit int64
+	ImportBodyLimit   int64
 	RequestTimeout    time.Duration
+	// BulkTimeout bounds an export or an import instead of RequestTimeout.
+	BulkTimeout time.Duration
 }
 
 // New builds the echo instance with every route.
@@ -57,14 +62,17 @@ func New(d Deps) *echo.Echo {
 	e.GET("/readyz", readyz(d.Ready))
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 
-	timeout := middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
-		Timeout: d.RequestTimeout,
-		// Leave the error as it is: the error handler maps a deadline to 503 in our shape.
-		ErrorHandler: func(err error, _ echo.Context) error { return err },
-	})
+	timeout := func(d time.Duration) echo.MiddlewareFunc {
+		return middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+			Timeout: d,
+			// Leave the error as it is: the error handler maps a deadline to 503 in our shape.
+			ErrorHandler: func(err error, _ echo.Context) error { return err },
+		})
+	}
 	// Middleware per route rather than on a group: a group's middleware makes echo route every
 	// unknown /v1 path and method to it, which would answer 404 where 405 is right.
-	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{timeout, authenticate(d.Keys)}}
+	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{timeout(d.RequestTimeout), authenticate(d.Keys)}}
+	bulk := &routes{e: e, bodyLimit: d.ImportBodyLimit, mw: []echo.MiddlewareFunc{timeout(d.BulkTimeout), authenticate(d.Keys)}}
 
 	storage := storageHandlers{svc: d.Storage, lookups: func(hit bool) {
 		result := "miss"
@@ -96,6 +104,9 @@ func New(d Deps) *echo.Echo {
 	v1.add(http.MethodPost, "/track", trackHandlers{svc: d.Goals}.track)
 	v1.add(http.MethodGet, "/reports/campaign", reportHandlers{svc: d.Reports}.campaign)
 	v1.add(http.MethodPost, "/identities/merge", identityHandlers{svc: d.Identity}.merge)
+	transfers := transferHandlers{svc: d.Transfer, timeout: d.BulkTimeout}
+	bulk.add(http.MethodGet, "/export/assignments", transfers.export)
+	bulk.add(http.MethodPost, "/import/assignments", transfers.importAssignments)
 	return e
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/retention"
 	"github.com/uss/uss/internal/settings"
+	"github.com/uss/uss/internal/transfer"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -103,13 +104,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		Goals:             goals.NewService(decisions, store),
 		Reports:           reports.NewService(store),
 		Identity:          identity.NewService(store),
+		Transfer:          transfer.NewService(store),
 		Keys:              apikey.NewResolver(store, cfg.APIKeyCacheTTL),
 		Ready:             s.ready,
 		Metrics:           m,
 		Logger:            logger,
 		BodyLimit:         cfg.BodyLimit,
 		SettingsBodyLimit: cfg.SettingsBodyLimit,
+		ImportBodyLimit:   cfg.ImportBodyLimit,
 		RequestTimeout:    cfg.RequestTimeout,
+		BulkTimeout:       cfg.BulkTimeout,
 	})
 	return s, nil
 }
