@@ -111,14 +111,14 @@ func TestPurgeDryRunPrintsWhatPurgeThenDeletes(t *testing.T) {
 	before := s.Snapshot(t)
 	out, err := runCmd(t, "purge", "--dry-run")
 	require.NoError(t, err)
-	require.Regexp(t, `(?m)^acme\s+gone\s+\S+\s+1\s+0\s+0\s*$`, out)
+	require.Regexp(t, `(?m)^acme\s+gone\s+\S+\s+1\s+0\s+1\s*$`, out, "one assignment, no conversion, its created event")
 	require.Regexp(t, `(?m)^acme\s+1\s*$`, out, "one settings version beyond the newest")
 	require.Contains(t, out, "nothing was deleted")
 	require.Equal(t, before, s.Snapshot(t))
 
 	out, err = runCmd(t, "purge")
 	require.NoError(t, err)
-	require.Contains(t, out, "deleted: 1 assignments, 0 conversions, 0 history events, 1 settings versions")
+	require.Contains(t, out, "deleted: 1 assignments, 0 conversions, 1 history events, 1 settings versions")
 	require.EqualValues(t, 1, s.Count(t, `SELECT count(*) FROM assignments`))
 }
 

@@ -25,6 +25,10 @@ const (
 	SourceNone        Source = "none"
 )
 
+// ReasonNotSticky is the history reason code of a stored row that a decision with sticky
+// false removed.
+const ReasonNotSticky = "not_sticky"
+
 // ErrCampaignNotFound: the account's settings have no campaign with that key (or the
 // account has no settings yet).
 var ErrCampaignNotFound = fmt.Errorf("campaign %w", uss.ErrNotFound)
@@ -65,7 +69,8 @@ type Stored struct {
 // Store is what decisions need from persistence.
 type Store interface {
 	GetAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (uss.Assignment, error)
-	DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (int64, error)
+	// DeleteAssignment removes the row; reason is its history event's reason code.
+	DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey, reason string) (int64, error)
 	// StoreDecision, in one atomic step: returns the stored row if its variation is one of
 	// valid (counting an exposure on it when expose); else, when candidate is not empty,
 	// stores candidate first-writer-wins (replacing a row whose variation is not valid) and
@@ -165,7 +170,7 @@ func (s *Service) DecideWith(ctx context.Context, store Store, account uss.Accou
 	switch {
 	case req.NotSticky:
 		if !req.DryRun {
-			if _, err := store.DeleteAssignment(ctx, account, key); err != nil {
+			if _, err := store.DeleteAssignment(ctx, account, key, ReasonNotSticky); err != nil {
 				return Decision{}, err
 			}
 		}

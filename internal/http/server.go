@@ -16,6 +16,7 @@ import (
 	"github.com/uss/uss/internal/apikey"
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
+	"github.com/uss/uss/internal/history"
 	"github.com/uss/uss/internal/identity"
 	"github.com/uss/uss/internal/metrics"
 	"github.com/uss/uss/internal/reports"
@@ -32,6 +33,7 @@ type Deps struct {
 	Goals     *goals.Service
 	Reports   *reports.Service
 	Identity  *identity.Service
+	History   *history.Service
 	Transfer  *transfer.Service
 	Keys      *apikey.Resolver
 	// Ready reports whether the server can serve (database reachable and migrated).
@@ -86,6 +88,7 @@ func New(d Deps) *echo.Echo {
 	v1.add(http.MethodDelete, "/storage", storage.delete)
 	v1.add(http.MethodPost, "/storage/batch-get", storage.batchGet)
 	v1.add(http.MethodPost, "/storage/batch-set", storage.batchSet)
+	v1.add(http.MethodGet, "/storage/history", historyHandlers{svc: d.History}.list)
 
 	persisted := persistedHandlers{svc: d.Storage}
 	v1.add(http.MethodGet, "/persisted-values", persisted.load)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/uss/uss/internal/history"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -31,9 +32,10 @@ FROM assignments
 WHERE account_id = $1 AND user_id = $2 AND campaign_key = ANY($3)
 ORDER BY campaign_key`
 
-// upsertConflictSQL is the rule shared by single and batch set: while the variation stays the
-// same, the goal set becomes the union of the stored goals and the written ones (stored order
-// first) and the source stays; a new variation replaces goals and source.
+// upsertConflictSQL is the rule shared by every set: while the variation stays the same, the
+// goal set becomes the union of the stored goals and the written ones (stored order first)
+// and the source stays; a new variation replaces goals and source. previous_variation keeps
+// the variation the write found, for its history event.
 const upsertConflictSQL = `
 ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET
     goals = CASE WHEN a.variation_name = excluded.variation_name
@@ -41,42 +43,75 @@ ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET
                                        WHERE g <> ALL (a.goals) ORDER BY i)
                  ELSE excluded.goals END,
     source = CASE WHEN a.variation_name = excluded.variation_name THEN a.source ELSE excluded.source END,
+    previous_variation = a.variation_name,
     variation_name = excluded.variation_name,
     updated_at = now()`
-
-const setAssignmentSQL = `
-INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, goals, source)
-VALUES ($1, $2, $3, $4, $5, $6)` + upsertConflictSQL + `
-RETURNING ` + assignmentColumns
 
 // setAssignmentsSQL upserts many rows, of one account (batch set) or of many (group commit),
 // in the order given: writers that lock rows in one order cannot deadlock each other. Goals
 // travel joined by the delimiter, which no goal can contain, because unnest cannot take a
-// ragged array of arrays.
-const setAssignmentsSQL = `
-INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, goals, source)
-SELECT r.account_id, r.user_id, r.campaign_key, r.variation_name, string_to_array(r.goals, '` + uss.GoalDelimiter + `'), r.source
-FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
-    AS r(account_id, user_id, campaign_key, variation_name, goals, source, i)
-ORDER BY r.i` +
+// ragged array of arrays. A row created or given another variation gets its event, with the
+// request id ($7) of the set that wrote it.
+var setAssignmentsSQL = `
+WITH r AS (
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+        WITH ORDINALITY AS r(account_id, user_id, campaign_key, variation_name, goals, source, request_id, i)
+),
+w AS (
+    INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, goals, source)
+    SELECT r.account_id, r.user_id, r.campaign_key, r.variation_name, string_to_array(r.goals, '` + uss.GoalDelimiter + `'), r.source
+    FROM r ORDER BY r.i` +
 	upsertConflictSQL + `
-RETURNING account_id, ` + assignmentColumns
+    RETURNING account_id, ` + assignmentColumns + `, previous_variation
+),
+h AS (` + insertEventsSQL + `
+    SELECT w.account_id, w.user_id, w.campaign_key, ` + changeKindSQL("w.previous_variation", history.Overwritten) + `,
+           w.previous_variation, w.variation_name, w.source, ` + settingsVersionSQL("w.account_id") + `,
+           ` + quoted(history.ReasonSet) + `, nullif(r.request_id, ''), NULL
+    FROM w JOIN r USING (account_id, user_id, campaign_key)
+    WHERE w.previous_variation IS DISTINCT FROM w.variation_name
+)
+SELECT account_id, ` + assignmentColumns + ` FROM w`
 
-const deleteAssignmentSQL = `
-DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3`
+// deleteAssignmentSQL removes one row and writes its deleted event with the reason $4 and
+// the request id $5.
+var deleteAssignmentSQL = `
+WITH d AS (
+    DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3
+    RETURNING variation_name, source
+),
+h AS (` + insertEventsSQL + `
+    SELECT $1, $2, $3, ` + quoted(history.Deleted) + `, variation_name, NULL, source, ` + settingsVersionSQL("$1") + `,
+           $4, $5, NULL
+    FROM d
+)
+SELECT count(*) FROM d`
 
-// eraseUserSQL removes a user's rows in one statement. The assignments are locked first, in
-// key order (the order every multi-row writer locks them), so an erasure cannot deadlock with
-// batched writes of the same user.
+// eraseUserSQL removes a user's rows in one statement: assignments, conversions, persisted
+// values and history, and the user's id from the merged events of the ids it was merged
+// into. The assignments, and the events, are locked first in key order (the order every
+// multi-row writer locks them), so an erasure cannot deadlock with batched writes or the
+// retention task.
 const eraseUserSQL = `
 WITH locked AS (
     SELECT campaign_key FROM assignments WHERE account_id = $1 AND user_id = $2
     ORDER BY campaign_key FOR UPDATE
 ),
+events AS (
+    SELECT user_id, campaign_key, event_id FROM assignment_history
+    WHERE account_id = $1 AND (user_id = $2 OR merged_from = $2)
+    ORDER BY user_id, campaign_key, event_id FOR UPDATE
+),
      a AS (DELETE FROM assignments WHERE account_id = $1 AND user_id = $2
                AND campaign_key IN (SELECT campaign_key FROM locked) RETURNING 1),
      c AS (DELETE FROM conversions WHERE account_id = $1 AND user_id = $2 RETURNING 1),
-     p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 RETURNING 1)
+     p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 RETURNING 1),
+     h AS (DELETE FROM assignment_history h USING events e
+           WHERE h.account_id = $1 AND h.user_id = $2 AND e.user_id = $2
+             AND h.campaign_key = e.campaign_key AND h.event_id = e.event_id),
+     m AS (UPDATE assignment_history h SET merged_from = NULL FROM events e
+           WHERE h.account_id = $1 AND h.user_id = e.user_id AND e.user_id <> $2
+             AND h.campaign_key = e.campaign_key AND h.event_id = e.event_id)
 SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c), (SELECT count(*) FROM p)`
 
 func scanAssignment(row pgx.Row) (uss.Assignment, error) {
@@ -115,16 +150,11 @@ func (s *Store) GetAssignments(ctx context.Context, account uss.AccountID, userI
 
 // SetAssignment upserts one assignment and returns the stored row.
 func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.Assignment) (uss.Assignment, error) {
-	goals := a.Goals
-	if goals == nil {
-		goals = []string{}
-	}
-	stored, err := scanAssignment(s.db.QueryRow(ctx, setAssignmentSQL,
-		account, a.UserID, a.CampaignKey, a.VariationName, goals, a.Source))
+	stored, err := s.upsertAssignments(ctx, []accountAssignment{{Account: account, Assignment: a, RequestID: uss.RequestID(ctx)}})
 	if err != nil {
-		return uss.Assignment{}, mapError(fmt.Errorf("set assignment: %w", err))
+		return uss.Assignment{}, err
 	}
-	return stored, nil
+	return stored[0], nil
 }
 
 // SetAssignments upserts every assignment in one statement, so all are stored or none. The
@@ -132,15 +162,17 @@ func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.
 func (s *Store) SetAssignments(ctx context.Context, account uss.AccountID, as []uss.Assignment) ([]uss.Assignment, error) {
 	rows := make([]accountAssignment, len(as))
 	for i, a := range as {
-		rows[i] = accountAssignment{Account: account, Assignment: a}
+		rows[i] = accountAssignment{Account: account, Assignment: a, RequestID: uss.RequestID(ctx)}
 	}
 	return s.upsertAssignments(ctx, rows)
 }
 
-// accountAssignment is an assignment with its account: one statement may write many accounts'.
+// accountAssignment is an assignment with its account, and the request that sets it (for its
+// history event): one statement may write many accounts' and many requests'.
 type accountAssignment struct {
 	Account uss.AccountID
 	uss.Assignment
+	RequestID string
 }
 
 func (r accountAssignment) key() accountKey {
@@ -168,12 +200,12 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 	slices.SortFunc(sorted, func(a, b accountAssignment) int { return a.key().compare(b.key()) })
 	n := len(sorted)
 	accounts, users, campaigns := make([]int64, n), make([]string, n), make([]string, n)
-	variations, goals, sources := make([]string, n), make([]string, n), make([]string, n)
+	variations, goals, sources, requests := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, r := range sorted {
 		accounts[i], users[i], campaigns[i] = int64(r.Account), r.UserID, r.CampaignKey
-		variations[i], goals[i], sources[i] = r.VariationName, r.GoalIdentifier(), string(r.Source)
+		variations[i], goals[i], sources[i], requests[i] = r.VariationName, r.GoalIdentifier(), string(r.Source), r.RequestID
 	}
-	result, err := s.db.Query(ctx, setAssignmentsSQL, accounts, users, campaigns, variations, goals, sources)
+	result, err := s.db.Query(ctx, setAssignmentsSQL, accounts, users, campaigns, variations, goals, sources, requests)
 	if err != nil {
 		return nil, mapError(fmt.Errorf("set assignments: %w", err))
 	}
@@ -200,13 +232,15 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 	return out, nil
 }
 
-// DeleteAssignment removes one assignment and returns how many rows went.
-func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (int64, error) {
-	tag, err := s.db.Exec(ctx, deleteAssignmentSQL, account, key.UserID, key.CampaignKey)
+// DeleteAssignment removes one assignment and returns how many rows went. Its history event
+// gives reason: history.ReasonDelete for the API, the decision's code for a decision.
+func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey, reason string) (int64, error) {
+	var n int64
+	err := s.db.QueryRow(ctx, deleteAssignmentSQL, account, key.UserID, key.CampaignKey, reason, requestID(ctx)).Scan(&n)
 	if err != nil {
 		return 0, mapError(fmt.Errorf("delete assignment: %w", err))
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }
 
 // EraseUser removes everything of one user in one statement, so an erasure is all or nothing.

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/uss/uss/internal/decision"
+	"github.com/uss/uss/internal/history"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -22,7 +23,11 @@ import (
 //
 // $6 is the exposure count to add (1 for activate, 0 otherwise). %s is the cur CTE: an UPDATE
 // that counts the exposure, or a plain SELECT for decisions that must not write.
-const decideSQL = `
+//
+// A row the statement inserts is a created event, one whose gone variation it replaces a
+// rebucketed one (previous_variation is what the row had when it was locked), with the
+// request id $7; a row another request won, kept as it is, is no event.
+var decideSQL = `
 WITH cur AS (%s),
 ins AS (
     INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, source, exposures)
@@ -33,8 +38,16 @@ ins AS (
         goals          = CASE WHEN a.variation_name = ANY($4) THEN a.goals ELSE '{}' END,
         source         = CASE WHEN a.variation_name = ANY($4) THEN a.source ELSE excluded.source END,
         exposures      = CASE WHEN a.variation_name = ANY($4) THEN a.exposures ELSE 0 END + excluded.exposures,
-        updated_at     = CASE WHEN a.variation_name = ANY($4) THEN a.updated_at ELSE now() END
-    RETURNING variation_name, goals
+        updated_at     = CASE WHEN a.variation_name = ANY($4) THEN a.updated_at ELSE now() END,
+        previous_variation = a.variation_name
+    RETURNING variation_name, goals, source, previous_variation
+),
+h AS (` + insertEventsSQL + `
+    SELECT $1, $2, $3, ` + changeKindSQL("previous_variation", history.Rebucketed) + `, previous_variation,
+           variation_name, source, ` + settingsVersionSQL("$1") + `,
+           CASE WHEN previous_variation IS NULL THEN ` + quoted(history.ReasonBucketed) + `
+                ELSE ` + quoted(history.ReasonStoredVariationRemoved) + ` END, $7, NULL
+    FROM ins WHERE previous_variation IS DISTINCT FROM variation_name
 )
 SELECT variation_name, goals FROM cur
 UNION ALL
@@ -57,7 +70,7 @@ func (s *Store) StoreDecision(ctx context.Context, account uss.AccountID, key us
 		query, exposures = decideExposingSQL, 1
 	}
 	var st decision.Stored
-	err := s.db.QueryRow(ctx, query, account, key.UserID, key.CampaignKey, valid, candidate, exposures).
+	err := s.db.QueryRow(ctx, query, account, key.UserID, key.CampaignKey, valid, candidate, exposures, requestID(ctx)).
 		Scan(&st.VariationName, &st.Goals)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return decision.Stored{}, false, nil
@@ -75,37 +88,45 @@ func (s *Store) StoreDecision(ctx context.Context, account uss.AccountID, key us
 // the common cases only: a row they cannot settle (a stored variation that is gone, a row
 // committed meanwhile with one) they leave untouched and return nothing for, and the caller
 // decides that one alone with decideExposingSQL. $5 and $6 list every decision's valid
-// variations as (ordinal, name) pairs.
+// variations as (ordinal, name) pairs; $7 the request ids.
 const exposeRequestSQL = `
 WITH req AS (
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
-        AS r(account_id, user_id, campaign_key, candidate, i)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $7::text[]) WITH ORDINALITY
+        AS r(account_id, user_id, campaign_key, candidate, request_id, i)
 ),
 valid AS (
     SELECT * FROM unnest($5::bigint[], $6::text[]) AS v(i, variation_name)
 ),`
 
-// exposeCandidatesSQL: decisions with a candidate. A user without a row gets the candidate; a
-// stored row whose variation is valid gets its exposure (first writer wins).
-const exposeCandidatesSQL = exposeRequestSQL + `
+// exposeCandidatesSQL: decisions with a candidate. A user without a row gets the candidate (a
+// created event); a stored row whose variation is valid gets its exposure (first writer
+// wins).
+var exposeCandidatesSQL = exposeRequestSQL + `
 upsert AS (
     INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, source, exposures)
     SELECT r.account_id, r.user_id, r.campaign_key, r.candidate, 'bucketed', 1
     FROM req r
     ORDER BY r.account_id, r.user_id, r.campaign_key
-    ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET exposures = a.exposures + 1
+    ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE
+    SET exposures = a.exposures + 1, previous_variation = a.variation_name
     WHERE EXISTS (
         SELECT 1 FROM req r JOIN valid v ON v.i = r.i
         WHERE r.account_id = a.account_id AND r.user_id = a.user_id AND r.campaign_key = a.campaign_key
           AND v.variation_name = a.variation_name)
-    RETURNING account_id, user_id, campaign_key, variation_name, goals
+    RETURNING account_id, user_id, campaign_key, variation_name, goals, source, previous_variation
+),
+h AS (` + insertEventsSQL + `
+    SELECT u.account_id, u.user_id, u.campaign_key, ` + quoted(history.Created) + `, NULL, u.variation_name, u.source,
+           ` + settingsVersionSQL("u.account_id") + `, ` + quoted(history.ReasonBucketed) + `, nullif(r.request_id, ''), NULL
+    FROM upsert u JOIN req r USING (account_id, user_id, campaign_key)
+    WHERE u.previous_variation IS NULL
 )
 SELECT r.i, u.variation_name, u.goals FROM upsert u JOIN req r USING (account_id, user_id, campaign_key)`
 
 // exposeStoredSQL: decisions without a candidate (a user outside traffic or segments) can only
 // count an exposure on a stored row whose variation is valid; the rows are locked in key
 // order before they are updated.
-const exposeStoredSQL = exposeRequestSQL + `
+var exposeStoredSQL = exposeRequestSQL + `
 locked AS (
     SELECT a.account_id, a.user_id, a.campaign_key, r.i
     FROM assignments a JOIN req r USING (account_id, user_id, campaign_key)
@@ -118,12 +139,14 @@ FROM locked l
 WHERE a.account_id = l.account_id AND a.user_id = l.user_id AND a.campaign_key = l.campaign_key
 RETURNING l.i, a.variation_name, a.goals`
 
-// exposure is one activate's write: StoreDecision's arguments with expose true.
+// exposure is one activate's write: StoreDecision's arguments with expose true, and the
+// request's id for the history event.
 type exposure struct {
 	Account   uss.AccountID
 	Key       uss.AssignmentKey
 	Valid     []string
 	Candidate string
+	RequestID string
 }
 
 func (e exposure) key() accountKey { return accountKey{e.Account, e.Key} }
@@ -144,15 +167,17 @@ func (s *Store) exposeMany(ctx context.Context, exposures []exposure) (out []sto
 	}
 	n := len(exposures)
 	accounts, users, campaigns, candidates := make([]int64, n), make([]string, n), make([]string, n), make([]string, n)
+	requests := make([]string, n)
 	var validOrdinals []int64
 	var validNames []string
 	for i, e := range exposures {
 		accounts[i], users[i], campaigns[i], candidates[i] = int64(e.Account), e.Key.UserID, e.Key.CampaignKey, e.Candidate
+		requests[i] = e.RequestID
 		for _, name := range e.Valid {
 			validOrdinals, validNames = append(validOrdinals, int64(i+1)), append(validNames, name)
 		}
 	}
-	rows, err := s.db.Query(ctx, query, accounts, users, campaigns, candidates, validOrdinals, validNames)
+	rows, err := s.db.Query(ctx, query, accounts, users, campaigns, candidates, validOrdinals, validNames, requests)
 	if err != nil {
 		return nil, nil, mapError(fmt.Errorf("store decisions: %w", err))
 	}

@@ -49,7 +49,7 @@ func (g *GroupCommitted) Queued() int { return g.sets.Queued() + g.exposures.Que
 
 // SetAssignment upserts one assignment as part of the next batch and returns the stored row.
 func (g *GroupCommitted) SetAssignment(ctx context.Context, account uss.AccountID, a uss.Assignment) (uss.Assignment, error) {
-	row, err := g.sets.Do(ctx, accountAssignment{Account: account, Assignment: a})
+	row, err := g.sets.Do(ctx, accountAssignment{Account: account, Assignment: a, RequestID: uss.RequestID(ctx)})
 	return row, closedIsUnavailable(err)
 }
 
@@ -59,7 +59,8 @@ func (g *GroupCommitted) StoreDecision(ctx context.Context, account uss.AccountI
 	if !expose {
 		return g.Store.StoreDecision(ctx, account, key, valid, candidate, false)
 	}
-	st, err := g.exposures.Do(ctx, exposure{Account: account, Key: key, Valid: valid, Candidate: candidate})
+	st, err := g.exposures.Do(ctx, exposure{Account: account, Key: key, Valid: valid, Candidate: candidate,
+		RequestID: uss.RequestID(ctx)})
 	return st.Stored, st.Found, closedIsUnavailable(err)
 }
 
@@ -84,7 +85,7 @@ func (g *GroupCommitted) writeSets(ctx context.Context, rows []accountAssignment
 			}
 		case len(round) > 1 && retryAlone(ctx, err):
 			for _, at := range round {
-				results[at].Value, results[at].Err = g.Store.SetAssignment(ctx, rows[at].Account, rows[at].Assignment)
+				results[at].Value, results[at].Err = g.oneSet(ctx, rows[at])
 			}
 		default:
 			for _, at := range round {
@@ -102,7 +103,7 @@ func (g *GroupCommitted) writeExposures(ctx context.Context, es []exposure) []gr
 	results := make([]groupcommit.Result[stored], len(es))
 	alone := func(at int) {
 		e := es[at]
-		st, found, err := g.Store.StoreDecision(ctx, e.Account, e.Key, e.Valid, e.Candidate, true)
+		st, found, err := g.Store.StoreDecision(uss.WithRequestID(ctx, e.RequestID), e.Account, e.Key, e.Valid, e.Candidate, true)
 		results[at] = groupcommit.Result[stored]{Value: stored{Stored: st, Found: found}, Err: err}
 	}
 	for _, round := range rounds(es, exposure.key) {
@@ -134,6 +135,15 @@ func (g *GroupCommitted) writeExposures(ctx context.Context, es []exposure) []gr
 		}
 	}
 	return results
+}
+
+// oneSet writes one set of a failed batch alone.
+func (g *GroupCommitted) oneSet(ctx context.Context, r accountAssignment) (uss.Assignment, error) {
+	stored, err := g.upsertAssignments(ctx, []accountAssignment{r})
+	if err != nil {
+		return uss.Assignment{}, err
+	}
+	return stored[0], nil
 }
 
 // retryAlone says whether the rows of a failed batch statement should be written one by one,

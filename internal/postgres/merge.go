@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/uss/uss/internal/history"
 	"github.com/uss/uss/internal/identity"
 	"github.com/uss/uss/internal/uss"
 )
@@ -14,8 +15,9 @@ import (
 // wins; its goals gain $2's when the variation is the same (the usual goal-merge rule), and
 // the row is not written at all when they add nothing, so a repeated merge changes nothing. A
 // copy carries $2's exposures only when the source is deleted ($4): a move, not a double
-// count. xmax is 0 on a row the statement inserted and not on one it updated.
-const copyAssignmentsSQL = `
+// count. A copied row (previous_variation is NULL on a row the statement inserted) is a
+// merged event, with the request id $5.
+var copyAssignmentsSQL = `
 WITH src AS (
     SELECT campaign_key, variation_name, goals, source, exposures
     FROM assignments WHERE account_id = $1 AND user_id = $2
@@ -27,9 +29,15 @@ copied AS (
     ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET
         goals = a.goals || ARRAY(SELECT g FROM unnest(excluded.goals) WITH ORDINALITY AS u(g, i)
                                  WHERE g <> ALL (a.goals) ORDER BY i),
-        updated_at = now()
+        updated_at = now(),
+        previous_variation = a.variation_name
     WHERE a.variation_name = excluded.variation_name AND NOT (excluded.goals <@ a.goals)
-    RETURNING campaign_key, variation_name, a.xmax = 0 AS inserted
+    RETURNING campaign_key, variation_name, source, previous_variation IS NULL AS inserted
+),
+h AS (` + insertEventsSQL + `
+    SELECT $1, $3, campaign_key, ` + quoted(history.Merged) + `, NULL, variation_name, source, ` + settingsVersionSQL("$1") + `,
+           ` + quoted(history.ReasonMerge) + `, $5, $2
+    FROM copied WHERE inserted
 )
 SELECT (SELECT count(*) FROM src), (SELECT count(*) FROM copied WHERE inserted)`
 
@@ -64,10 +72,19 @@ p AS (
 )
 SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM p)`
 
-// deleteSourceSQL removes $2's merged rows and moves its conversions to $3, so they count
-// where the assignments now are. lockSourceSQL has locked the rows.
-const deleteSourceSQL = `
-WITH a AS (DELETE FROM assignments WHERE account_id = $1 AND user_id = $2),
+// deleteSourceSQL removes $2's merged rows (each assignment a deleted event, with the request
+// id $4) and moves its conversions to $3, so they count where the assignments now are.
+// lockSourceSQL has locked the rows.
+var deleteSourceSQL = `
+WITH a AS (
+    DELETE FROM assignments WHERE account_id = $1 AND user_id = $2
+    RETURNING campaign_key, variation_name, source
+),
+h AS (` + insertEventsSQL + `
+    SELECT $1, $2, campaign_key, ` + quoted(history.Deleted) + `, variation_name, NULL, source, ` + settingsVersionSQL("$1") + `,
+           ` + quoted(history.ReasonMerge) + `, $4, NULL
+    FROM a
+),
 p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 AND ` + statsigKey + `)
 UPDATE conversions SET user_id = $3 WHERE account_id = $1 AND user_id = $2`
 
@@ -89,7 +106,7 @@ func (s *Store) MergeIdentities(ctx context.Context, account uss.AccountID, m id
 					sql  string
 					args []any
 				}{
-					{copyAssignmentsSQL, []any{account, m.From, m.To, m.DeleteSource}},
+					{copyAssignmentsSQL, []any{account, m.From, m.To, m.DeleteSource, requestID(ctx)}},
 					{copyPersistedSQL, []any{account, m.From, m.To}},
 				} {
 					var src, copied int64
@@ -119,7 +136,7 @@ func (s *Store) MergeIdentities(ctx context.Context, account uss.AccountID, m id
 					return err
 				}
 			}
-			if _, err := tx.Exec(ctx, deleteSourceSQL, account, m.From, m.To); err != nil {
+			if _, err := tx.Exec(ctx, deleteSourceSQL, account, m.From, m.To, requestID(ctx)); err != nil {
 				return fmt.Errorf("merge identities: delete source: %w", err)
 			}
 			return nil

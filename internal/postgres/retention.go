@@ -56,11 +56,13 @@ WHERE t.account_id = $1 AND t.campaign_key = $2 AND ` + on
 var purgeSQLs = map[retention.Table]string{
 	retention.Assignments: purgeSQL("assignments", ""),
 	retention.Conversions: purgeSQL("conversions", "conversion_id"),
+	retention.History:     purgeSQL("assignment_history", "event_id"),
 }
 
 const countCampaignSQL = `
 SELECT (SELECT count(*) FROM assignments WHERE account_id = $1 AND campaign_key = $2),
-       (SELECT count(*) FROM conversions WHERE account_id = $1 AND campaign_key = $2)`
+       (SELECT count(*) FROM conversions WHERE account_id = $1 AND campaign_key = $2),
+       (SELECT count(*) FROM assignment_history WHERE account_id = $1 AND campaign_key = $2)`
 
 // beyondKeptSQL lists the settings versions of each account beyond its newest $1.
 const beyondKeptSQL = `
@@ -130,11 +132,11 @@ func (s *Store) PurgeCampaign(ctx context.Context, table retention.Table, c rete
 
 // CountCampaign implements retention.Store.
 func (s *Store) CountCampaign(ctx context.Context, c retention.RemovedCampaign) (map[retention.Table]int64, error) {
-	var a, conv int64
-	if err := s.db.QueryRow(ctx, countCampaignSQL, c.Account, c.CampaignKey).Scan(&a, &conv); err != nil {
+	var a, conv, h int64
+	if err := s.db.QueryRow(ctx, countCampaignSQL, c.Account, c.CampaignKey).Scan(&a, &conv, &h); err != nil {
 		return nil, mapError(fmt.Errorf("count campaign: %w", err))
 	}
-	return map[retention.Table]int64{retention.Assignments: a, retention.Conversions: conv}, nil
+	return map[retention.Table]int64{retention.Assignments: a, retention.Conversions: conv, retention.History: h}, nil
 }
 
 // PruneSettings implements retention.Store.

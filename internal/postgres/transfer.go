@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/uss/uss/internal/history"
 	"github.com/uss/uss/internal/transfer"
 	"github.com/uss/uss/internal/uss"
 )
@@ -38,9 +39,10 @@ var stagingColumns = []string{"line", "user_id", "campaign_key", "variation_name
 
 // upsertImportSQL writes the staged rows in key order (the order every multi-row writer locks
 // rows in) with the goal-merge rule of a set. A row is only written when the import changes
-// it, so importing the same file twice changes nothing the second time. xmax is 0 on a row
-// the statement inserted and not on one it updated.
-const upsertImportSQL = `
+// it, so importing the same file twice changes nothing the second time. A row created or given
+// another variation is an event, with the request id $2 (previous_variation is NULL on a row
+// the statement inserted).
+var upsertImportSQL = `
 WITH up AS (
     INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, goals, source, exposures, created_at, updated_at)
     SELECT $1, user_id, campaign_key, variation_name, goals, source, exposures,
@@ -53,12 +55,18 @@ WITH up AS (
                                            WHERE g <> ALL (a.goals) ORDER BY i)
                      ELSE excluded.goals END,
         source = CASE WHEN a.variation_name = excluded.variation_name THEN a.source ELSE excluded.source END,
+        previous_variation = a.variation_name,
         variation_name = excluded.variation_name,
         updated_at = now()
     WHERE a.variation_name <> excluded.variation_name OR NOT (excluded.goals <@ a.goals)
-    RETURNING a.xmax = 0 AS inserted
+    RETURNING user_id, campaign_key, variation_name, source, previous_variation
+),
+h AS (` + insertEventsSQL + `
+    SELECT $1, user_id, campaign_key, ` + changeKindSQL("previous_variation", history.Overwritten) + `, previous_variation,
+           variation_name, source, ` + settingsVersionSQL("$1") + `, ` + quoted(history.ReasonImport) + `, $2, NULL
+    FROM up WHERE previous_variation IS DISTINCT FROM variation_name
 )
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`
+SELECT count(*) FILTER (WHERE previous_variation IS NULL), count(*) FILTER (WHERE previous_variation IS NOT NULL) FROM up`
 
 // firstRepeatSQL finds the first line that repeats the key of an earlier line.
 const firstRepeatSQL = `
@@ -119,7 +127,7 @@ func (s *Store) ImportAssignments(ctx context.Context, account uss.AccountID, ro
 		if err != nil {
 			return mapError(fmt.Errorf("import: savepoint: %w", err))
 		}
-		err = sp.QueryRow(ctx, upsertImportSQL, account).Scan(&c.Created, &c.Updated)
+		err = sp.QueryRow(ctx, upsertImportSQL, account, requestID(ctx)).Scan(&c.Created, &c.Updated)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "21000" { // cardinality_violation: a key twice
 			_ = sp.Rollback(ctx)

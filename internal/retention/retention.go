@@ -44,7 +44,7 @@ const (
 )
 
 // CampaignTables are the tables that hold a campaign's data, deleted in this order.
-var CampaignTables = []Table{Assignments, Conversions}
+var CampaignTables = []Table{Assignments, Conversions, History}
 
 // RemovedCampaign is a campaign that is no longer in its account's settings.
 type RemovedCampaign struct {

@@ -54,7 +54,8 @@ func populate(t *testing.T, s *apitest.Server, key string, users int, campaigns 
 	}
 }
 
-// rows renders every assignment and conversion, but those of the excluded campaign, as text.
+// rows renders every assignment, conversion and history event, but those of the excluded
+// campaign, as text.
 func rows(t *testing.T, conn *pgx.Conn, excludeAccount, excludeCampaign string) string {
 	t.Helper()
 	var out string
@@ -66,6 +67,10 @@ func rows(t *testing.T, conn *pgx.Conn, excludeAccount, excludeCampaign string) 
 			UNION ALL
 			SELECT format('c %s %s %s %s %s', c.account_id, user_id, campaign_key, conversion_id, goal_identifier)
 			FROM conversions c JOIN accounts n USING (account_id)
+			WHERE NOT (n.name = $1 AND campaign_key = $2)
+			UNION ALL
+			SELECT format('h %s %s %s %s %s', h.account_id, user_id, campaign_key, event_id, kind)
+			FROM assignment_history h JOIN accounts n USING (account_id)
 			WHERE NOT (n.name = $1 AND campaign_key = $2)
 		) x`, excludeAccount, excludeCampaign).Scan(&out)
 	require.NoError(t, err)
@@ -116,6 +121,8 @@ func TestRetentionDeletesARemovedCampaignOnceWhileTwoServersRunIt(t *testing.T) 
 	assignments, conversions := count(t, conn, "assignments", "acme", "gone"), count(t, conn, "conversions", "acme", "gone")
 	require.EqualValues(t, 40, assignments)
 	require.EqualValues(t, 20, conversions)
+	events := count(t, conn, "assignment_history", "acme", "gone")
+	require.EqualValues(t, 40, events, "one created event per user")
 	untouched := rows(t, conn, "acme", "gone")
 
 	policy := retention.Policy{Retention: 24 * time.Hour, Batch: 7}
@@ -161,10 +168,12 @@ func TestRetentionDeletesARemovedCampaignOnceWhileTwoServersRunIt(t *testing.T) 
 	if !done.Ran {
 		done = reports[1]
 	}
-	require.Equal(t, map[retention.Table]int64{retention.Assignments: assignments, retention.Conversions: conversions}, done.Deleted)
+	require.Equal(t, map[retention.Table]int64{retention.Assignments: assignments, retention.Conversions: conversions,
+		retention.History: events}, done.Deleted)
 
 	require.Zero(t, count(t, conn, "assignments", "acme", "gone"))
 	require.Zero(t, count(t, conn, "conversions", "acme", "gone"))
+	require.Zero(t, count(t, conn, "assignment_history", "acme", "gone"))
 	require.Equal(t, untouched, rows(t, conn, "acme", "gone"), "nothing else was touched")
 
 	// A campaign that comes back is no longer removed: nothing of it is deleted any more.

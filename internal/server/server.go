@@ -19,6 +19,7 @@ import (
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/groupcommit"
+	"github.com/uss/uss/internal/history"
 	httpapi "github.com/uss/uss/internal/http"
 	"github.com/uss/uss/internal/identity"
 	"github.com/uss/uss/internal/metrics"
@@ -104,6 +105,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		Goals:             goals.NewService(decisions, store),
 		Reports:           reports.NewService(store),
 		Identity:          identity.NewService(store),
+		History:           history.NewService(store),
 		Transfer:          transfer.NewService(store),
 		Keys:              apikey.NewResolver(store, cfg.APIKeyCacheTTL),
 		Ready:             s.ready,

@@ -8,6 +8,9 @@ import (
 	"strings"
 )
 
+// ReasonDelete is the history reason code of a deletion through the storage API.
+const ReasonDelete = "delete"
+
 // MaxBatch bounds the records of one batch get or set.
 const MaxBatch = 1000
 
@@ -22,8 +25,10 @@ type Store interface {
 	SetAssignment(ctx context.Context, account AccountID, a Assignment) (Assignment, error)
 	// SetAssignments upserts all rows or none.
 	SetAssignments(ctx context.Context, account AccountID, as []Assignment) ([]Assignment, error)
-	DeleteAssignment(ctx context.Context, account AccountID, key AssignmentKey) (int64, error)
-	// EraseUser removes every assignment, conversion and persisted value of the user at once.
+	// DeleteAssignment removes one row; reason is its history event's reason code.
+	DeleteAssignment(ctx context.Context, account AccountID, key AssignmentKey, reason string) (int64, error)
+	// EraseUser removes every assignment, conversion, persisted value and history event of
+	// the user at once.
 	EraseUser(ctx context.Context, account AccountID, userID string) (Erased, error)
 	PersistedValues(ctx context.Context, account AccountID, key string) (map[string]json.RawMessage, error)
 	SavePersistedValue(ctx context.Context, account AccountID, v PersistedValue) error
@@ -110,7 +115,7 @@ func (s *Service) Delete(ctx context.Context, account AccountID, key AssignmentK
 	if err := validateKey("", key); err != nil {
 		return Erased{}, err
 	}
-	n, err := s.store.DeleteAssignment(ctx, account, key)
+	n, err := s.store.DeleteAssignment(ctx, account, key, ReasonDelete)
 	return Erased{Assignments: n}, err
 }
 
