@@ -27,8 +27,14 @@ run: build ## serve on 127.0.0.1:8080 against the local PostgreSQL (creates the 
 .PHONY: test
 test: ## vet and run every test against a real PostgreSQL, the SDK integrations module's too (see README: Tests)
 	go vet ./...
-	go test $(GO_TEST_FLAGS) ./...
-	cd integrations && go vet ./... && go test $(GO_TEST_FLAGS) ./...
+	@# Each test binary appends how many API exchanges it held to api/openapi.yaml; the sum is printed.
+	@tally=$$(mktemp); status=0; \
+	USS_OPENAPI_TALLY=$$tally go test $(GO_TEST_FLAGS) ./... || status=$$?; \
+	if [ $$status -eq 0 ]; then \
+		(cd integrations && go vet ./... && USS_OPENAPI_TALLY=$$tally go test $(GO_TEST_FLAGS) ./...) || status=$$?; \
+	fi; \
+	awk '{ n += $$1 } END { printf "openapi: %d request/response exchanges of the API tests validated against api/openapi.yaml\n", n }' $$tally; \
+	rm -f $$tally; exit $$status
 
 .PHONY: fmt
 fmt: ## format the code

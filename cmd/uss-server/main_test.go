@@ -15,6 +15,8 @@ import (
 	"github.com/uss/uss/internal/pgtest"
 )
 
+func TestMain(m *testing.M) { os.Exit(apitest.Run(m)) }
+
 func runCmd(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer

@@ -25,7 +25,7 @@ const experiment = "checkout_test"
 func TestMain(m *testing.M) {
 	// The SDK's output logger is process-wide and prints to stdout unless replaced.
 	statsig.InitializeGlobalOutputLogger(statsig.OutputLoggerOptions{LogCallback: func(string, error) {}}, nil)
-	os.Exit(m.Run())
+	os.Exit(apitest.Run(m)) // counts the exchanges validated against api/openapi.yaml
 }
 
 // specs is a download_config_specs answer with the experiment checkout_test (unit type

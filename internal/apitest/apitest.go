@@ -1,5 +1,6 @@
 // Package apitest runs real uss servers on real PostgreSQL databases for tests that go
-// through HTTP, and gives them a small client.
+// through HTTP, and gives them a small client. Every exchange with such a server is held to
+// the OpenAPI document, api/openapi.yaml (openapi.go).
 package apitest
 
 import (
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,7 +63,7 @@ func StartOn(t testing.TB, databaseURL string, opts ...Option) *Server {
 	}
 	srv, err := server.New(context.Background(), cfg, Logger())
 	require.NoError(t, err)
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(validated(t, srv.Handler()))
 	s := &Server{URL: ts.URL, DatabaseURL: databaseURL, srv: srv, ts: ts}
 	t.Cleanup(s.Stop)
 	return s
@@ -82,7 +84,8 @@ func Logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Handler is the server's HTTP handler, for in-process requests (fuzzing).
+// Handler is the server's HTTP handler, for in-process requests (fuzzing); requests made
+// through it are not held to the document.
 func (s *Server) Handler() http.Handler { return s.srv.Handler() }
 
 // NewKey issues an API key for the named account.
@@ -146,7 +149,26 @@ func (s *Server) Do(t testing.TB, key, method, path string, body any) Response {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	return s.Send(t, req)
+}
+
+// DoNDJSON sends an NDJSON body (an import) with the key.
+func (s *Server) DoNDJSON(t testing.TB, key, path string, body string) Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	return s.Send(t, req)
+}
+
+// noRedirects answers a redirect with the redirect itself, so tests see what the server said.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// Send sends a request built by the test (to s.URL) as it is; redirects are not followed.
+func (s *Server) Send(t testing.TB, req *http.Request) Response {
+	t.Helper()
+	resp, err := noRedirects.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

@@ -73,8 +73,7 @@ func TestConcurrentWritersOnSharedUsersNeverDeadlock(t *testing.T) {
 	var requests, unavailable, failures atomic.Int64
 	var firstFailure sync.Once
 	var failure string
-	send := func(method, path string, body any) {
-		resp := s.Do(t, key, method, path, body)
+	count := func(method, path string, resp apitest.Response) {
 		requests.Add(1)
 		if resp.Status == http.StatusServiceUnavailable {
 			unavailable.Add(1)
@@ -83,6 +82,7 @@ func TestConcurrentWritersOnSharedUsersNeverDeadlock(t *testing.T) {
 			firstFailure.Do(func() { failure = fmt.Sprintf("%s %s: %d %s", method, path, resp.Status, resp.Body) })
 		}
 	}
+	send := func(method, path string, body any) { count(method, path, s.Do(t, key, method, path, body)) }
 	mix := map[string]func(r *rand.Rand){
 		"batch-set": func(r *rand.Rand) {
 			var recs []record
@@ -100,7 +100,7 @@ func TestConcurrentWritersOnSharedUsersNeverDeadlock(t *testing.T) {
 				fmt.Fprintf(&lines, `{"userId":%q,"campaignKey":%q,"variationName":%q,"goals":["signup"]}`+"\n",
 					u, c, []string{"Control", "Variation-1"}[r.IntN(2)])
 			})
-			send(http.MethodPost, "/v1/import/assignments", lines.String())
+			count(http.MethodPost, "/v1/import/assignments", s.DoNDJSON(t, key, "/v1/import/assignments", lines.String()))
 		},
 		"merge": func(r *rand.Rand) {
 			from, to := user(r), user(r)

@@ -18,6 +18,7 @@ import (
 const (
 	codeInvalidArgument  = "invalid_argument"
 	codeUnauthenticated  = "unauthenticated"
+	codeForbidden        = "forbidden"
 	codeNotFound         = "not_found"
 	codeMethodNotAllowed = "method_not_allowed"
 	codePayloadTooLarge  = "payload_too_large"

@@ -186,12 +186,13 @@ func TestARefusedOrAbortedWriteLeavesNoEvent(t *testing.T) {
 	for _, r := range []struct{ method, path, body string }{
 		{http.MethodPost, "/v1/storage", `{"userId":"u","campaignKey":"c","variationName":""}`},
 		{http.MethodPost, "/v1/storage/batch-set", `{"records":[{"userId":"v","campaignKey":"c","variationName":"A"},{"userId":"","campaignKey":"c","variationName":"A"}]}`},
-		{http.MethodPost, "/v1/import/assignments", "{\"userId\":\"v\",\"campaignKey\":\"c\",\"variationName\":\"A\"}\n{\"userId\":\"w\"}\n"},
 		{http.MethodPost, "/v1/identities/merge", `{"fromUserId":"u","toUserId":"u"}`},
 	} {
 		resp := s.Do(t, key, r.method, r.path, r.body)
 		require.Equal(t, http.StatusBadRequest, resp.Status, "%s %s", r.path, resp.Body)
 	}
+	resp := s.DoNDJSON(t, key, "/v1/import/assignments", `{"userId":"v","campaignKey":"c","variationName":"A"}`+"\n"+`{"userId":"w"}`)
+	require.Equal(t, http.StatusBadRequest, resp.Status, "%s", resp.Body)
 
 	// Aborted: a track decides the user into a (a created event in its transaction), then
 	// waits for b's row, which the test holds, past the request's time: all rolled back.
@@ -203,7 +204,7 @@ func TestARefusedOrAbortedWriteLeavesNoEvent(t *testing.T) {
 	require.NoError(t, err)
 	_, err = tx.Exec(ctx, `SELECT 1 FROM assignments WHERE user_id = 'u' AND campaign_key = 'b' FOR UPDATE`)
 	require.NoError(t, err)
-	resp := s.Do(t, key, http.MethodPost, "/v1/track", map[string]any{"campaignKey": nil, "userId": "u", "goalIdentifier": "signup"})
+	resp = s.Do(t, key, http.MethodPost, "/v1/track", map[string]any{"campaignKey": nil, "userId": "u", "goalIdentifier": "signup"})
 	require.Equal(t, http.StatusServiceUnavailable, resp.Status, "%s", resp.Body)
 	require.NoError(t, tx.Rollback(ctx))
 

@@ -13,11 +13,14 @@ type reportHandlers struct {
 }
 
 func (h reportHandlers) campaign(c echo.Context) error {
-	q, err := query(c, "campaignKey")
+	q, err := query(c, "campaignKey", "control")
 	if err != nil {
 		return err
 	}
-	r, err := h.svc.Campaign(c.Request().Context(), account(c), q["campaignKey"])
+	if control, ok := q["control"]; ok && control == "" {
+		return invalid("query parameter \"control\" must not be empty (leave it out for the default control)")
+	}
+	r, err := h.svc.Campaign(c.Request().Context(), account(c), q["campaignKey"], q["control"])
 	if err != nil {
 		return err
 	}

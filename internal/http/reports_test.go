@@ -110,8 +110,11 @@ func viewReport(t *testing.T, conn *pgx.Conn, account int64, campaignKey string)
 }
 
 // roughly rounds every float of a report to 12 significant digits, so that figures computed
-// in PostgreSQL and by hand in float64 compare equal; everything else compares exactly.
+// in PostgreSQL and by hand in float64 compare equal; everything else compares exactly. It
+// leaves out the control and the statistics, which the views do not have
+// (TestCampaignReportStatistics checks them).
 func roughly(r reports.Campaign) reports.Campaign {
+	r = countsOnly(r)
 	round := func(f *float64) *float64 {
 		if f == nil {
 			return nil
@@ -283,13 +286,28 @@ func TestCampaignReportFiguresMatchHandComputedOnes(t *testing.T) {
 		Variations:  []reports.Variation{{Name: "Control", Users: 5}},
 		Goals:       []reports.Goal{{Identifier: "signup", Variation: "Control", ConvertedUsers: 1, Conversions: 1, Revenue: "0", Users: 5, ConversionRate: f(0.2)}},
 	}
-	require.Equal(t, globexWant, getReport(t, s, globexKey, "checkout"))
-	require.Equal(t, globexWant, viewReport(t, conn, globex, "checkout"))
+	require.Equal(t, globexWant, roughly(getReport(t, s, globexKey, "checkout")))
+	require.Equal(t, globexWant, roughly(viewReport(t, conn, globex, "checkout")))
 	resp = s.Do(t, initechKey, http.MethodGet, reportPath("checkout"), nil)
 	require.Equal(t, http.StatusNotFound, resp.Status, "%s", resp.Body)
 	require.Equal(t, "not_found", resp.ErrorCode(t))
 	resp = s.Do(t, globexKey, http.MethodGet, reportPath("skewed"), nil)
 	require.Equal(t, http.StatusNotFound, resp.Status, "another account's campaign is not found: %s", resp.Body)
+}
+
+// countsOnly is the report without what the service adds to the views' figures.
+func countsOnly(r reports.Campaign) reports.Campaign {
+	r.Control = nil
+	r.Variations = append([]reports.Variation(nil), r.Variations...)
+	for i := range r.Variations {
+		r.Variations[i].Share = nil
+	}
+	r.Goals = append([]reports.Goal(nil), r.Goals...)
+	for i := range r.Goals {
+		g := &r.Goals[i]
+		g.ConversionRateInterval, g.RevenuePerUser, g.ComparedWithControl = nil, nil, nil
+	}
+	return r
 }
 
 func TestCampaignReportRefusesBadCampaignKeys(t *testing.T) {

@@ -13,15 +13,18 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/uss/uss/api"
 	"github.com/uss/uss/internal/apikey"
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/history"
 	"github.com/uss/uss/internal/identity"
 	"github.com/uss/uss/internal/metrics"
+	"github.com/uss/uss/internal/reportpages"
 	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/settings"
 	"github.com/uss/uss/internal/transfer"
+	"github.com/uss/uss/internal/uisession"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -36,6 +39,8 @@ type Deps struct {
 	History   *history.Service
 	Transfer  *transfer.Service
 	Keys      *apikey.Resolver
+	// Sessions sign people in to the report pages.
+	Sessions *uisession.Service
 	// Ready reports whether the server can serve (database reachable and migrated).
 	Ready   func(context.Context) error
 	Metrics *metrics.Metrics
@@ -63,6 +68,7 @@ func New(d Deps) *echo.Echo {
 	e.GET("/livez", livez)
 	e.GET("/readyz", readyz(d.Ready))
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
+	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", api.OpenAPI) })
 
 	timeout := func(d time.Duration) echo.MiddlewareFunc {
 		return middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
@@ -110,6 +116,9 @@ func New(d Deps) *echo.Echo {
 	transfers := transferHandlers{svc: d.Transfer, timeout: d.BulkTimeout}
 	bulk.add(http.MethodGet, "/export/assignments", transfers.export)
 	bulk.add(http.MethodPost, "/import/assignments", transfers.importAssignments)
+
+	uiRoutes(e, uiHandlers{sessions: d.Sessions, reports: d.Reports, pages: reportpages.New(),
+		assets: reportpages.Assets(), logger: d.Logger}, d.BodyLimit, timeout(d.RequestTimeout))
 	return e
 }
 

@@ -37,7 +37,7 @@ func export(t *testing.T, s *apitest.Server, key, query string) []string {
 
 func importLines(t *testing.T, s *apitest.Server, key string, body []byte) importCounts {
 	t.Helper()
-	resp := s.Do(t, key, http.MethodPost, "/v1/import/assignments", body)
+	resp := s.DoNDJSON(t, key, "/v1/import/assignments", string(body))
 	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
 	var c importCounts
 	resp.Decode(t, &c)
@@ -142,19 +142,19 @@ func TestABadLineAbortsTheImportWithNothingStored(t *testing.T) {
 		"an array":             `[{"userId":"x","campaignKey":"c","variationName":"B"}]`,
 	} {
 		body := good.String() + bad + "\n" + `{"userId":"y","campaignKey":"c","variationName":"B"}` + "\n"
-		resp := s.Do(t, key, http.MethodPost, "/v1/import/assignments", body)
+		resp := s.DoNDJSON(t, key, "/v1/import/assignments", body)
 		require.Equal(t, http.StatusBadRequest, resp.Status, "%s: %s", name, resp.Body)
 		require.Equal(t, "invalid_argument", resp.ErrorCode(t), name)
 		require.Contains(t, string(resp.Body), "line 1001: ", name)
 	}
 	// A key repeated further down is found once every line is in: the repeat is named.
 	body := good.String() + `{"userId":"u7","campaignKey":"c","variationName":"A"}` + "\n"
-	resp := s.Do(t, key, http.MethodPost, "/v1/import/assignments", body)
+	resp := s.DoNDJSON(t, key, "/v1/import/assignments", body)
 	require.Equal(t, http.StatusBadRequest, resp.Status, "%s", resp.Body)
 	require.Contains(t, string(resp.Body), "line 1001: repeats the userId and campaignKey of line 8")
 
 	for name, body := range map[string]string{"empty body": "", "blank lines only": "\n\n  \n"} {
-		resp := s.Do(t, key, http.MethodPost, "/v1/import/assignments", body)
+		resp := s.DoNDJSON(t, key, "/v1/import/assignments", body)
 		require.Equal(t, http.StatusBadRequest, resp.Status, "%s: %s", name, resp.Body)
 	}
 	require.Equal(t, before, s.Snapshot(t), "no bad import stored anything")
@@ -166,7 +166,7 @@ func TestImportsOverTheirLimitGet413(t *testing.T) {
 	key := s.NewKey(t, "acme")
 	before := s.Snapshot(t)
 	body := strings.Repeat(`{"userId":"u","campaignKey":"c","variationName":"B"}`+"\n", 100)
-	resp := s.Do(t, key, http.MethodPost, "/v1/import/assignments", body)
+	resp := s.DoNDJSON(t, key, "/v1/import/assignments", body)
 	require.Equal(t, http.StatusRequestEntityTooLarge, resp.Status, "%s", resp.Body)
 	require.Equal(t, before, s.Snapshot(t))
 }

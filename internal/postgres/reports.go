@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -95,4 +96,76 @@ func (s *Store) CampaignReport(ctx context.Context, account uss.AccountID, campa
 		return reports.Campaign{}, err
 	}
 	return r, nil
+}
+
+// Every campaign of the account with a row in report_variation_users (assignments or the
+// current settings' variations) or in conversions, with its users and the sample-ratio
+// verdict of report_sample_ratio.
+const campaignSummariesSQL = `
+WITH users AS (
+    SELECT campaign_key, sum(users)::bigint AS users
+    FROM report_variation_users
+    WHERE account_id = $1
+    GROUP BY campaign_key
+), campaigns AS (
+    SELECT campaign_key FROM users
+    UNION
+    SELECT DISTINCT campaign_key FROM conversions WHERE account_id = $1
+)
+SELECT c.campaign_key, coalesce(u.users, 0), coalesce(s.mismatch, false)
+FROM campaigns c
+LEFT JOIN users u USING (campaign_key)
+LEFT JOIN report_sample_ratio s ON s.account_id = $1 AND s.campaign_key = c.campaign_key
+ORDER BY c.campaign_key`
+
+// CampaignSummaries implements reports.Store.
+func (s *Store) CampaignSummaries(ctx context.Context, account uss.AccountID) ([]reports.Summary, error) {
+	rows, err := s.pool.Query(ctx, campaignSummariesSQL, account)
+	if err != nil {
+		return nil, mapError(fmt.Errorf("campaign summaries: %w", err))
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (reports.Summary, error) {
+		var sm reports.Summary
+		err := row.Scan(&sm.CampaignKey, &sm.Users, &sm.Mismatch)
+		return sm, err
+	})
+	if err != nil {
+		return nil, mapError(fmt.Errorf("campaign summaries: %w", err))
+	}
+	return list, nil
+}
+
+// campaignReportSQLText is what a person runs in a SQL session to get a campaign's counts,
+// rates and sample-ratio check: the views the report reads, filtered as the report filters.
+const campaignReportSQLText = `-- users, exposures and configured weight per variation
+SELECT variation_name, users, whitelisted_users, exposures, weight
+FROM report_variation_users
+WHERE account_id = (SELECT account_id FROM accounts WHERE name = %[1]s)
+  AND campaign_key = %[2]s
+ORDER BY variation_name;
+
+-- converted users, conversions, revenue and conversion rate per goal and variation
+SELECT goal_identifier, variation_name, users, converted_users, conversions, revenue, conversion_rate
+FROM report_conversion_rates
+WHERE account_id = (SELECT account_id FROM accounts WHERE name = %[1]s)
+  AND campaign_key = %[2]s
+ORDER BY goal_identifier, variation_name;
+
+-- the sample-ratio check
+SELECT variations, users, chi_square, degrees_of_freedom, p_value, mismatch
+FROM report_sample_ratio
+WHERE account_id = (SELECT account_id FROM accounts WHERE name = %[1]s)
+  AND campaign_key = %[2]s;
+`
+
+// CampaignReportSQL implements reports.Store.
+func (s *Store) CampaignReportSQL(accountName, campaignKey string) string {
+	return fmt.Sprintf(campaignReportSQLText, quoteLiteral(accountName), quoteLiteral(campaignKey))
+}
+
+// quoteLiteral makes s a SQL string literal. Identifiers hold no NUL, and with
+// standard_conforming_strings (on since PostgreSQL 9.1) a backslash is an ordinary character,
+// so doubling the quotes is all it takes.
+func quoteLiteral(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }

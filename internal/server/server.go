@@ -28,6 +28,7 @@ import (
 	"github.com/uss/uss/internal/retention"
 	"github.com/uss/uss/internal/settings"
 	"github.com/uss/uss/internal/transfer"
+	"github.com/uss/uss/internal/uisession"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -98,16 +99,18 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	}
 
 	decisions := decision.NewService(writes, s.registry)
+	keys := apikey.NewResolver(store, cfg.APIKeyCacheTTL)
 	s.handler = httpapi.New(httpapi.Deps{
 		Storage:           uss.NewService(writes),
 		Settings:          s.registry,
 		Decisions:         decisions,
 		Goals:             goals.NewService(decisions, store),
-		Reports:           reports.NewService(store),
+		Reports:           reports.NewService(store, s.registry),
 		Identity:          identity.NewService(store),
 		History:           history.NewService(store),
 		Transfer:          transfer.NewService(store),
-		Keys:              apikey.NewResolver(store, cfg.APIKeyCacheTTL),
+		Keys:              keys,
+		Sessions:          uisession.NewService(store, keys),
 		Ready:             s.ready,
 		Metrics:           m,
 		Logger:            logger,

@@ -18,7 +18,7 @@ import (
 func TestMain(m *testing.M) {
 	// The SDK's process-wide output logger would print to the test's stdout.
 	statsig.InitializeGlobalOutputLogger(statsig.OutputLoggerOptions{LogCallback: func(string, error) {}}, nil)
-	os.Exit(m.Run())
+	os.Exit(apitest.Run(m)) // counts the exchanges validated against api/openapi.yaml
 }
 
 func TestTheExampleSavesTheGroupInUssAndKeepsIt(t *testing.T) {
