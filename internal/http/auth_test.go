@@ -30,6 +30,10 @@ func TestEveryV1RouteNeedsAValidKey(t *testing.T) {
 		{http.MethodPut, "/v1/persisted-values?key=k&configName=c"},
 		{http.MethodDelete, "/v1/persisted-values?key=k&configName=c"},
 		{http.MethodGet, "/v1/reports/campaign?campaignKey=c"},
+		{http.MethodGet, "/v1/storage/history?userId=u&campaignKey=c"},
+		{http.MethodPost, "/v1/identities/merge"},
+		{http.MethodGet, "/v1/export/assignments"},
+		{http.MethodPost, "/v1/import/assignments"},
 	}
 	headers := map[string]string{
 		"no header":            "",

@@ -24,6 +24,10 @@ var fuzzRoutes = []struct{ method, path string }{
 	{http.MethodPost, "/v1/track"},
 	{http.MethodPut, "/v1/settings"},
 	{http.MethodGet, "/v1/reports/campaign"},
+	{http.MethodGet, "/v1/storage/history"},
+	{http.MethodPost, "/v1/identities/merge"},
+	{http.MethodGet, "/v1/export/assignments"},
+	{http.MethodPost, "/v1/import/assignments"},
 }
 
 // FuzzRequests sends arbitrary query strings and bodies to every route of a real server on a
@@ -41,6 +45,10 @@ func FuzzRequests(f *testing.F) {
 	f.Add(uint8(10), "", []byte(`{"campaignKey":["c","c"],"userId":"u","goalIdentifier":"purchase","revenueValue":"12.50"}`))
 	f.Add(uint8(10), "", []byte(`{"campaignKey":null,"userId":"u","goalIdentifier":"signup","goalTypeToTrack":"CUSTOM_GOAL","shouldTrackReturningUser":true}`))
 	f.Add(uint8(11), "", []byte(settings))
+	f.Add(uint8(13), "userId=u&campaignKey=c&limit=2&cursor=9", []byte(nil))
+	f.Add(uint8(14), "", []byte(`{"fromUserId":"u","toUserId":"v","deleteSource":true}`))
+	f.Add(uint8(15), "campaignKey=c", []byte(nil))
+	f.Add(uint8(16), "", []byte("{\"userId\":\"u\",\"campaignKey\":\"c\",\"variationName\":\"V\",\"goals\":[\"g\"],\"exposures\":2}\n\n{\"userId\":\"v\"}"))
 	for _, bad := range badRequests() {
 		for i, r := range fuzzRoutes {
 			if r.method == bad.method {
