@@ -1,5 +1,6 @@
 // Package client is a small Go client for the uss HTTP API: user storage (VWO's
-// userStorageData) and Statsig persisted values.
+// userStorageData), Statsig persisted values, VWO FME records, GrowthBook sticky buckets
+// and Optimizely user profiles.
 //
 // Every call takes a context and is bounded by the client's timeout as well. Failures are
 // *Error values that errors.Is matches against ErrNotFound, ErrUnavailable,

@@ -22,6 +22,11 @@ type Deleted struct {
 	Assignments     int64 `json:"assignments"`
 	Conversions     int64 `json:"conversions"`
 	PersistedValues int64 `json:"persistedValues"`
+	// Rows of the other SDKs' storage an erasure removed: VWO FME records, GrowthBook
+	// entries (of every attribute whose value is the user) and Optimizely profile entries.
+	VWOFMERecords         int64 `json:"vwoFmeRecords"`
+	GrowthBookAssignments int64 `json:"growthbookAssignments"`
+	OptimizelyDecisions   int64 `json:"optimizelyDecisions"`
 }
 
 type deletedBody struct {
@@ -80,7 +85,8 @@ func (c *Client) DeleteAssignment(ctx context.Context, userID, campaignKey strin
 }
 
 // EraseUser removes every assignment, goal conversion and persisted value of the user in
-// the account: a privacy erasure.
+// the account, and the user's VWO FME records, GrowthBook sticky buckets and Optimizely
+// profile: a privacy erasure.
 func (c *Client) EraseUser(ctx context.Context, userID string) (Deleted, error) {
 	var out deletedBody
 	err := c.do(ctx, "erase user", http.MethodDelete, "/v1/storage", url.Values{"userId": {userID}}, nil, &out)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/uss/uss/client"
+	"github.com/uss/uss/integrations/internal/adaptertest"
 	"github.com/uss/uss/integrations/statsiguss"
 	"github.com/uss/uss/internal/apitest"
 )
@@ -128,47 +129,12 @@ func usersIn(t *testing.T, group string, n int) []string {
 	return inGroup[group][:n]
 }
 
-// errorLog collects what an adapter reports to its error handler.
-type errorLog struct {
-	mu   sync.Mutex
-	errs []error
-	then func(error) // runs after an error is recorded, when set
-}
-
-func (l *errorLog) handle(err error) {
-	l.mu.Lock()
-	l.errs = append(l.errs, err)
-	then := l.then
-	l.mu.Unlock()
-	if then != nil {
-		then(err)
-	}
-}
-
-func (l *errorLog) count(target error) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, err := range l.errs {
-		if errors.Is(err, target) {
-			n++
-		}
-	}
-	return n
-}
-
-func (l *errorLog) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.errs)
-}
-
-func newStorage(t testing.TB, baseURL, apiKey string, opts ...statsiguss.Option) (*statsiguss.Storage, *errorLog) {
+func newStorage(t testing.TB, baseURL, apiKey string, opts ...statsiguss.Option) (*statsiguss.Storage, *adaptertest.ErrorLog) {
 	t.Helper()
 	c, err := client.New(baseURL, apiKey)
 	require.NoError(t, err)
-	log := &errorLog{}
-	return statsiguss.New(c, append([]statsiguss.Option{statsiguss.WithErrorHandler(log.handle)}, opts...)...), log
+	log := &adaptertest.ErrorLog{}
+	return statsiguss.New(c, append([]statsiguss.Option{statsiguss.WithErrorHandler(log.Handle)}, opts...)...), log
 }
 
 // sticky is the part of a persisted value the tests compare with the SDK's result.

@@ -67,8 +67,8 @@ func TestSavedValuesAreInUssAndAnotherServerKeepsThemAfterTheAllocationChanges(t
 	requireSaved(t, s, apiKey, userKey("newcomer"), got)
 	got = evaluate(b, company, "company_test", "companyID")
 	require.Equal(t, companyGot.GroupName, got.GroupName)
-	require.Zero(t, logA.len())
-	require.Zero(t, logB.len())
+	require.Zero(t, logA.Len())
+	require.Zero(t, logB.Len())
 }
 
 // The SDK's own rules, which users must know: an evaluation without persisted values, or of
@@ -92,7 +92,7 @@ func TestTheSDKDeletesSavedValuesWhenEvaluatedWithoutThemOrWhenTheExperimentEnds
 	require.NotEqual(t, statsig.ReasonPersisted, got.EvaluationDetails.Reason)
 	_, ok = persisted(t, s, apiKey, userKey("user-1"), experiment)
 	require.False(t, ok, "an inactive experiment deleted it")
-	require.Zero(t, log.len())
+	require.Zero(t, log.Len())
 }
 
 func TestUnreachableUssFailsOpenAndNeverOverwritesTheSavedGroup(t *testing.T) {
@@ -133,24 +133,22 @@ func TestUnreachableUssFailsOpenAndNeverOverwritesTheSavedGroup(t *testing.T) {
 	require.Empty(t, pv)
 	require.Equal(t, "Test", sdk.GetExperimentWithOptions(u0, experiment, &statsig.GetExperimentOptions{PersistedValues: pv}).GroupName)
 	require.Equal(t, "Test", evaluate(sdk, statsig.User{UserID: "newcomer"}, experiment, "userID").GroupName)
-	require.Equal(t, 2, log.count(client.ErrUnavailable))
-	require.Equal(t, 2, log.count(statsiguss.ErrWriteSkipped), "both Saves dropped")
+	require.Equal(t, 2, log.Count(client.ErrUnavailable))
+	require.Equal(t, 2, log.Count(statsiguss.ErrWriteSkipped), "both Saves dropped")
 
 	// uss answers again between the failed load and the SDK's writes: they are still dropped.
 	var restore sync.Once
-	log.mu.Lock()
-	log.then = func(err error) {
+	log.Then(func(err error) {
 		if errors.Is(err, client.ErrUnavailable) {
 			restore.Do(proxy.Restore)
 		}
-	}
-	log.mu.Unlock()
+	})
 	require.Equal(t, "Test", evaluate(sdk, statsig.User{UserID: controlUsers[1]}, experiment, "userID").GroupName)
-	require.Equal(t, 3, log.count(client.ErrUnavailable))
-	require.Equal(t, 3, log.count(statsiguss.ErrWriteSkipped))
+	require.Equal(t, 3, log.Count(client.ErrUnavailable))
+	require.Equal(t, 3, log.Count(statsiguss.ErrWriteSkipped))
 	// A Delete (the SDK's answer to an evaluation without persisted values) is dropped too.
 	require.Equal(t, "Test", sdk.GetExperiment(u0, experiment).GroupName)
-	require.Equal(t, 4, log.count(statsiguss.ErrWriteSkipped))
+	require.Equal(t, 4, log.Count(statsiguss.ErrWriteSkipped))
 	requireAllKept()
 	_, ok := persisted(t, s, apiKey, userKey("newcomer"), experiment)
 	require.False(t, ok)
@@ -166,9 +164,9 @@ func TestUnreachableUssFailsOpenAndNeverOverwritesTheSavedGroup(t *testing.T) {
 	got := evaluate(sdk, statsig.User{UserID: "newcomer"}, experiment, "userID")
 	requireSaved(t, s, apiKey, userKey("newcomer"), got)
 	requireAllKept()
-	require.Equal(t, 3, log.count(client.ErrUnavailable))
-	require.Equal(t, 4, log.count(statsiguss.ErrWriteSkipped))
-	require.Equal(t, 7, log.len(), "no other error")
+	require.Equal(t, 3, log.Count(client.ErrUnavailable))
+	require.Equal(t, 4, log.Count(statsiguss.ErrWriteSkipped))
+	require.Equal(t, 7, log.Len(), "no other error")
 }
 
 func TestAValueThatDoesNotDecodeIsNotOverwritten(t *testing.T) {
@@ -185,8 +183,8 @@ func TestAValueThatDoesNotDecodeIsNotOverwritten(t *testing.T) {
 	values, err := c.LoadPersistedValues(t.Context(), userKey("user-1"))
 	require.NoError(t, err)
 	require.JSONEq(t, `{"group_name":42}`, string(values[experiment]))
-	require.Equal(t, 2, log.len(), "the decode failure and the dropped Save")
-	require.Equal(t, 1, log.count(statsiguss.ErrWriteSkipped))
+	require.Equal(t, 2, log.Len(), "the decode failure and the dropped Save")
+	require.Equal(t, 1, log.Count(statsiguss.ErrWriteSkipped))
 }
 
 func newClient(t testing.TB, baseURL, apiKey string) *client.Client {

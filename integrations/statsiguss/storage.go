@@ -128,4 +128,4 @@ func (s *Storage) Delete(key string, configName string) {
 // let through early after a later successful load: the SDK saves only for a config it found
 // nothing for and deletes only on evaluations that ignore persisted values, so neither is
 // ever a rewrite of what was read.
-func (s *Storage) writeAllowed(key string) bool { return s.guard.WriteAllowed(key, "") }
+func (s *Storage) writeAllowed(key string) bool { return s.guard.WriteAllowed(key, nil) }

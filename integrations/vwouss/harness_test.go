@@ -2,7 +2,6 @@ package vwouss_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 	"github.com/wingify/vwo-go-sdk/pkg/service"
 
 	"github.com/uss/uss/client"
+	"github.com/uss/uss/integrations/internal/adaptertest"
 	"github.com/uss/uss/integrations/vwouss"
 	"github.com/uss/uss/internal/apitest"
 )
@@ -65,50 +65,12 @@ func launch(t testing.TB, sf schema.SettingsFile, storage *vwouss.Storage) *api.
 	return inst
 }
 
-// errorLog collects what an adapter reports to its error handler.
-type errorLog struct {
-	mu   sync.Mutex
-	errs []error
-	// then runs after an error is recorded (nil: nothing).
-	then func(error)
-}
-
-func (l *errorLog) handle(err error) {
-	l.mu.Lock()
-	l.errs = append(l.errs, err)
-	then := l.then
-	l.mu.Unlock()
-	if then != nil {
-		then(err)
-	}
-}
-
-// count is how many recorded errors match target.
-func (l *errorLog) count(target error) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, err := range l.errs {
-		if errors.Is(err, target) {
-			n++
-		}
-	}
-	return n
-}
-
-func (l *errorLog) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.errs)
-}
-
-// newStorage is the adapter over a client of the uss server at baseURL.
-func newStorage(t testing.TB, baseURL, apiKey string, opts ...vwouss.Option) (*vwouss.Storage, *errorLog) {
+func newStorage(t testing.TB, baseURL, apiKey string, opts ...vwouss.Option) (*vwouss.Storage, *adaptertest.ErrorLog) {
 	t.Helper()
 	c, err := client.New(baseURL, apiKey)
 	require.NoError(t, err)
-	log := &errorLog{}
-	return vwouss.New(c, append([]vwouss.Option{vwouss.WithErrorHandler(log.handle)}, opts...)...), log
+	log := &adaptertest.ErrorLog{}
+	return vwouss.New(c, append([]vwouss.Option{vwouss.WithErrorHandler(log.Handle)}, opts...)...), log
 }
 
 // record is an assignment as uss's API returns it.

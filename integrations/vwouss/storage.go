@@ -76,6 +76,10 @@ func New(c *client.Client, opts ...Option) *Storage {
 // guardKey joins the ids with NUL, which uss refuses in ids, so no two pairs share a key.
 func guardKey(userID, campaignKey string) string { return userID + "\x00" + campaignKey }
 
+// variationEntry is what the guard compares: the variation. Goals are not compared, since
+// uss merges them.
+func variationEntry(name string) map[string]string { return map[string]string{"variationName": name} }
+
 // Get returns the stored assignment, or the zero UserData (the SDK's "not stored") when
 // there is none or when uss cannot be read; in the second case the adapter drops this
 // user's writes in this campaign for a while (see the package documentation).
@@ -88,7 +92,7 @@ func (s *Storage) Get(userID, campaignKey string) schema.UserData {
 		}
 		return schema.UserData{}
 	}
-	s.guard.ReadSucceeded(guardKey(userID, campaignKey), a.VariationName)
+	s.guard.ReadSucceeded(guardKey(userID, campaignKey), variationEntry(a.VariationName))
 	return schema.UserData{UserID: a.UserID, CampaignKey: a.CampaignKey, VariationName: a.VariationName,
 		GoalIdentifier: a.GoalIdentifier}
 }
@@ -97,7 +101,7 @@ func (s *Storage) Get(userID, campaignKey string) schema.UserData {
 // goals to the stored ones while the variation is unchanged, so two servers tracking
 // different goals at once lose neither.
 func (s *Storage) Set(userID, campaignKey, variationName, goalIdentifier string) {
-	if !s.guard.WriteAllowed(guardKey(userID, campaignKey), variationName) {
+	if !s.guard.WriteAllowed(guardKey(userID, campaignKey), variationEntry(variationName)) {
 		s.onError(fmt.Errorf("uss set assignment: %w", ErrWriteSkipped))
 		return
 	}

@@ -70,8 +70,8 @@ func TestFirstActivationStoresTheVariationAndAnotherServerKeepsItAfterTheWeights
 	r, ok := stored(t, s, apiKey, "newcomer")
 	require.True(t, ok)
 	require.Equal(t, "Variation-1", r.VariationName, "a new user gets today's weights, stored")
-	require.Zero(t, logA.len())
-	require.Zero(t, logB.len())
+	require.Zero(t, logA.Len())
+	require.Zero(t, logB.Len())
 }
 
 func TestTrackAppendsTheGoalOnceAcrossServers(t *testing.T) {
@@ -115,8 +115,8 @@ func TestTrackAppendsTheGoalOnceAcrossServers(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "signup", r.GoalIdentifier)
 	require.Equal(t, r.VariationName, a.GetVariationName(campaign, "newcomer", nil))
-	require.Zero(t, logA.len())
-	require.Zero(t, logB.len())
+	require.Zero(t, logA.Len())
+	require.Zero(t, logB.Len())
 }
 
 func TestConcurrentTracksFromTwoServersLoseNoGoal(t *testing.T) {
@@ -156,8 +156,8 @@ func TestConcurrentTracksFromTwoServersLoseNoGoal(t *testing.T) {
 		require.Equal(t, variations[u], r.VariationName)
 		require.ElementsMatch(t, []string{"signup", "purchase"}, strings.Split(r.GoalIdentifier, "_vwo_"), u)
 	}
-	require.Zero(t, logA.len())
-	require.Zero(t, logB.len())
+	require.Zero(t, logA.Len())
+	require.Zero(t, logB.Len())
 }
 
 // A known difference from uss's own decisions: the VWO Go SDK gives no variation to a user
@@ -174,7 +174,7 @@ func TestAStoredVariationMissingFromTheSettingsGivesNoVariation(t *testing.T) {
 	require.Equal(t, tracked(false), inst.Track(campaign, "user-1", "signup", nil))
 	r, _ := stored(t, s, apiKey, "user-1")
 	require.Equal(t, ghost, r)
-	require.Zero(t, log.len())
+	require.Zero(t, log.Len())
 }
 
 func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredVariation(t *testing.T) {
@@ -210,23 +210,21 @@ func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredVariation(t *testing.
 	require.Equal(t, "Variation-1", b.Activate(campaign, controlUsers[0], nil))
 	require.Equal(t, "Variation-1", b.Activate(campaign, "newcomer", nil))
 	require.Equal(t, tracked(true), b.Track(campaign, controlUsers[1], "signup", nil))
-	require.Equal(t, 3, logB.count(client.ErrUnavailable), "one failed read per decision")
-	require.Equal(t, 4, logB.count(vwouss.ErrWriteSkipped), "Activate writes once, Track of an unread user twice")
-	require.Equal(t, 7, logB.len())
+	require.Equal(t, 3, logB.Count(client.ErrUnavailable), "one failed read per decision")
+	require.Equal(t, 4, logB.Count(vwouss.ErrWriteSkipped), "Activate writes once, Track of an unread user twice")
+	require.Equal(t, 7, logB.Len())
 
 	// uss answers again between the failed read and the SDK's write: the write, carrying a
 	// variation decided without the stored one, is still dropped.
 	var restore sync.Once
-	logB.mu.Lock()
-	logB.then = func(err error) {
+	logB.Then(func(err error) {
 		if errors.Is(err, client.ErrUnavailable) {
 			restore.Do(proxy.Restore)
 		}
-	}
-	logB.mu.Unlock()
+	})
 	require.Equal(t, "Variation-1", b.Activate(campaign, controlUsers[2], nil))
-	require.Equal(t, 4, logB.count(client.ErrUnavailable))
-	require.Equal(t, 5, logB.count(vwouss.ErrWriteSkipped))
+	require.Equal(t, 4, logB.Count(client.ErrUnavailable))
+	require.Equal(t, 5, logB.Count(vwouss.ErrWriteSkipped))
 	requireAllStillControl()
 	_, ok := stored(t, s, apiKey, "newcomer")
 	require.False(t, ok)
@@ -241,7 +239,7 @@ func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredVariation(t *testing.
 	require.Equal(t, "Variation-1", b.Activate(campaign, "newcomer", nil))
 	_, ok = stored(t, s, apiKey, "newcomer")
 	require.False(t, ok)
-	require.Equal(t, 6, logB.count(vwouss.ErrWriteSkipped))
+	require.Equal(t, 6, logB.Count(vwouss.ErrWriteSkipped))
 	// ...and is written once it is over.
 	clock.advance(time.Minute)
 	require.Equal(t, "Variation-1", b.Activate(campaign, "newcomer", nil))
@@ -249,7 +247,7 @@ func TestUnreachableUssFailsOpenAndNeverOverwritesTheStoredVariation(t *testing.
 	require.True(t, ok)
 	require.Equal(t, "Variation-1", r.VariationName)
 	requireAllStillControl()
-	require.Equal(t, 4, logB.count(client.ErrUnavailable))
-	require.Equal(t, 6, logB.count(vwouss.ErrWriteSkipped))
-	require.Equal(t, 10, logB.len(), "no other error")
+	require.Equal(t, 4, logB.Count(client.ErrUnavailable))
+	require.Equal(t, 6, logB.Count(vwouss.ErrWriteSkipped))
+	require.Equal(t, 10, logB.Len(), "no other error")
 }

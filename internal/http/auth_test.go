@@ -30,6 +30,13 @@ func TestEveryV1RouteNeedsAValidKey(t *testing.T) {
 		{http.MethodPut, "/v1/persisted-values?key=k&configName=c"},
 		{http.MethodDelete, "/v1/persisted-values?key=k&configName=c"},
 		{http.MethodGet, "/v1/reports/campaign?campaignKey=c"},
+		{http.MethodGet, "/v1/vwo-fme/storage?featureKey=f&userId=u"},
+		{http.MethodPost, "/v1/vwo-fme/storage"},
+		{http.MethodGet, "/v1/growthbook/sticky-buckets?attributeName=id&attributeValue=u"},
+		{http.MethodPut, "/v1/growthbook/sticky-buckets"},
+		{http.MethodPost, "/v1/growthbook/sticky-buckets/batch-get"},
+		{http.MethodPost, "/v1/optimizely/profiles/lookup"},
+		{http.MethodPost, "/v1/optimizely/profiles/save"},
 		{http.MethodGet, "/v1/storage/history?userId=u&campaignKey=c"},
 		{http.MethodPost, "/v1/identities/merge"},
 		{http.MethodGet, "/v1/export/assignments"},
@@ -107,7 +114,7 @@ func TestAnotherAccountCanNeitherReadNorOverwrite(t *testing.T) {
 	require.Equal(t, http.StatusOK, s.Do(t, b, http.MethodPost, "/v1/storage/batch-set", records{Records: []record{theirs}}).Status)
 	require.Equal(t, http.StatusOK, s.Do(t, b, http.MethodPut, persistedPath("u:userID", "exp"), `{"g":"B"}`).Status)
 	resp = s.Do(t, b, http.MethodDelete, storagePath("u", ""), nil)
-	require.JSONEq(t, `{"deleted":{"assignments":1,"conversions":0,"persistedValues":1}}`, string(resp.Body),
+	require.JSONEq(t, `{"deleted":{"assignments":1,"conversions":0,"persistedValues":1,"vwoFmeRecords":0,"growthbookAssignments":0,"optimizelyDecisions":0}}`, string(resp.Body),
 		"B's erasure removes B's own rows only")
 
 	got, status := getRecord(t, s, a, "u", "c")

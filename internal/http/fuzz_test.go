@@ -24,6 +24,13 @@ var fuzzRoutes = []struct{ method, path string }{
 	{http.MethodPost, "/v1/track"},
 	{http.MethodPut, "/v1/settings"},
 	{http.MethodGet, "/v1/reports/campaign"},
+	{http.MethodGet, "/v1/vwo-fme/storage"},
+	{http.MethodPost, "/v1/vwo-fme/storage"},
+	{http.MethodGet, "/v1/growthbook/sticky-buckets"},
+	{http.MethodPut, "/v1/growthbook/sticky-buckets"},
+	{http.MethodPost, "/v1/growthbook/sticky-buckets/batch-get"},
+	{http.MethodPost, "/v1/optimizely/profiles/lookup"},
+	{http.MethodPost, "/v1/optimizely/profiles/save"},
 	{http.MethodGet, "/v1/storage/history"},
 	{http.MethodPost, "/v1/identities/merge"},
 	{http.MethodGet, "/v1/export/assignments"},
@@ -45,14 +52,14 @@ func FuzzRequests(f *testing.F) {
 	f.Add(uint8(10), "", []byte(`{"campaignKey":["c","c"],"userId":"u","goalIdentifier":"purchase","revenueValue":"12.50"}`))
 	f.Add(uint8(10), "", []byte(`{"campaignKey":null,"userId":"u","goalIdentifier":"signup","goalTypeToTrack":"CUSTOM_GOAL","shouldTrackReturningUser":true}`))
 	f.Add(uint8(11), "", []byte(settings))
-	f.Add(uint8(13), "userId=u&campaignKey=c&limit=2&cursor=9", []byte(nil))
-	f.Add(uint8(14), "", []byte(`{"fromUserId":"u","toUserId":"v","deleteSource":true}`))
-	f.Add(uint8(15), "campaignKey=c", []byte(nil))
-	f.Add(uint8(16), "", []byte("{\"userId\":\"u\",\"campaignKey\":\"c\",\"variationName\":\"V\",\"goals\":[\"g\"],\"exposures\":2}\n\n{\"userId\":\"v\"}"))
-	for _, bad := range badRequests() {
+	f.Add(uint8(20), "userId=u&campaignKey=c&limit=2&cursor=9", []byte(nil))
+	f.Add(uint8(21), "", []byte(`{"fromUserId":"u","toUserId":"v","deleteSource":true}`))
+	f.Add(uint8(22), "campaignKey=c", []byte(nil))
+	f.Add(uint8(23), "", []byte("{\"userId\":\"u\",\"campaignKey\":\"c\",\"variationName\":\"V\",\"goals\":[\"g\"],\"exposures\":2}\n\n{\"userId\":\"v\"}"))
+	for _, bad := range append(badRequests(), vendorBadRequests()...) {
 		for i, r := range fuzzRoutes {
 			if r.method == bad.method {
-				f.Add(uint8(i), "userId=u&campaignKey=c&key=u:userID&configName=e", []byte(bad.body))
+				f.Add(uint8(i), "userId=u&campaignKey=c&key=u:userID&configName=e&featureKey=f&attributeName=id&attributeValue=u", []byte(bad.body))
 			}
 		}
 	}
@@ -60,6 +67,14 @@ func FuzzRequests(f *testing.F) {
 	f.Add(uint8(4), "", []byte(`{"records":[{"userId":"u","campaignKey":"c","variationName":"V"}]}`))
 	f.Add(uint8(6), "key=k:userID&configName=c", []byte(`{"a":[1,{"b":null}],"c":1e400}`))
 	f.Add(uint8(0), "userId=%ff&campaignKey=%00", []byte(nil))
+	f.Add(uint8(13), "featureKey=f&userId=u", []byte(nil))
+	f.Add(uint8(13), "featureKey=%ff&userId=%00", []byte(nil))
+	f.Add(uint8(14), "", []byte(`{"featureKey":"f","userId":"u","featureId":1,"experimentKey":"f_e","experimentVariationId":2,"isInHoldoutId":[1e400]}`))
+	f.Add(uint8(15), "attributeName=id&attributeValue=u", []byte(nil))
+	f.Add(uint8(16), "", []byte(`{"attributeName":"id","attributeValue":"u","assignments":{"e__0":"1","e__1":"\ud800"}}`))
+	f.Add(uint8(17), "", []byte(`{"attributes":{"id":"u","deviceId":"d"}}`))
+	f.Add(uint8(18), "", []byte(`{"user_id":"u"}`))
+	f.Add(uint8(19), "", []byte(`{"experiment_bucket_map":{"1":{"variation_id":"2"}},"user_id":"u"}`))
 
 	handler := s.Handler()
 	f.Fuzz(func(t *testing.T, route uint8, rawQuery string, body []byte) {

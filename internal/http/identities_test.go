@@ -198,3 +198,40 @@ func TestBadMergesChangeNothing(t *testing.T) {
 	}
 	require.Equal(t, before, s.Snapshot(t))
 }
+
+// The other SDKs' entries merge as assignments do: copied to the known id where it has none,
+// the known id's own kept; with deleteSource the anonymous id's are gone.
+func TestMergeCopiesTheOtherSDKsEntries(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t)
+	key := s.NewKey(t, "acme")
+	ok := func(resp apitest.Response) {
+		t.Helper()
+		require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+	}
+	ok(s.Do(t, key, http.MethodPost, "/v1/vwo-fme/storage", map[string]any{"featureKey": "checkout", "userId": "anon", "featureId": 1}))
+	ok(s.Do(t, key, http.MethodPost, "/v1/vwo-fme/storage", map[string]any{"featureKey": "search", "userId": "anon", "featureId": 2}))
+	ok(s.Do(t, key, http.MethodPost, "/v1/vwo-fme/storage", map[string]any{"featureKey": "search", "userId": "known", "featureId": 3}))
+	ok(s.Do(t, key, http.MethodPut, "/v1/growthbook/sticky-buckets", stickyDoc{"id", "anon", map[string]string{"a__0": "1", "b__0": "0"}}))
+	ok(s.Do(t, key, http.MethodPut, "/v1/growthbook/sticky-buckets", stickyDoc{"id", "known", map[string]string{"b__0": "1"}}))
+	ok(s.Do(t, key, http.MethodPost, "/v1/optimizely/profiles/save", profile{"anon", bucket("e1", "v1", "e2", "v2")}))
+	ok(s.Do(t, key, http.MethodPost, "/v1/optimizely/profiles/save", profile{"known", bucket("e2", "v9")}))
+
+	got := merge(t, s, key, map[string]any{"fromUserId": "anon", "toUserId": "known", "deleteSource": true})
+	require.Equal(t, merged{Copied: 3, Kept: 3}, got, "checkout, a__0 and e1 copied; search, b__0 and e2 kept")
+
+	resp := s.Do(t, key, http.MethodGet, fmePath("checkout", "known"), nil)
+	ok(resp)
+	require.JSONEq(t, `{"featureKey":"checkout","userId":"known","featureId":1}`, string(resp.Body), "the record names the known id")
+	resp = s.Do(t, key, http.MethodGet, fmePath("search", "known"), nil)
+	ok(resp)
+	require.JSONEq(t, `{"featureKey":"search","userId":"known","featureId":3}`, string(resp.Body))
+	resp = s.Do(t, key, http.MethodGet, stickyBucketsPath("id", "known"), nil)
+	ok(resp)
+	require.JSONEq(t, `{"attributeName":"id","attributeValue":"known","assignments":{"a__0":"1","b__0":"1"}}`, string(resp.Body))
+	require.Equal(t, bucket("e1", "v1", "e2", "v9"), lookupProfile(t, s, key, "known").ExperimentBucketMap)
+
+	require.Equal(t, http.StatusNotFound, s.Do(t, key, http.MethodGet, fmePath("checkout", "anon"), nil).Status)
+	require.Equal(t, http.StatusNotFound, s.Do(t, key, http.MethodGet, stickyBucketsPath("id", "anon"), nil).Status)
+	require.Empty(t, lookupProfile(t, s, key, "anon").ExperimentBucketMap)
+}

@@ -40,7 +40,7 @@ func TestPersistedValuesSaveLoadReplaceAndDelete(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
 	resp = s.Do(t, key, http.MethodDelete, persistedPath(storageKey, "exp_one"), nil)
 	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
-	require.JSONEq(t, `{"deleted":{"assignments":0,"conversions":0,"persistedValues":1}}`, string(resp.Body))
+	require.JSONEq(t, `{"deleted":{"assignments":0,"conversions":0,"persistedValues":1,"vwoFmeRecords":0,"growthbookAssignments":0,"optimizelyDecisions":0}}`, string(resp.Body))
 
 	resp = s.Do(t, key, http.MethodGet, persistedPath(storageKey, ""), nil)
 	require.JSONEq(t, `{"key":"`+storageKey+`","values":{"exp_two":{"group_name":"Control"}}}`, string(resp.Body))

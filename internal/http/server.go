@@ -17,28 +17,36 @@ import (
 	"github.com/uss/uss/internal/apikey"
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
+	"github.com/uss/uss/internal/growthbook"
 	"github.com/uss/uss/internal/history"
 	"github.com/uss/uss/internal/identity"
 	"github.com/uss/uss/internal/metrics"
+	"github.com/uss/uss/internal/optimizely"
 	"github.com/uss/uss/internal/reportpages"
 	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/settings"
 	"github.com/uss/uss/internal/transfer"
 	"github.com/uss/uss/internal/uisession"
 	"github.com/uss/uss/internal/uss"
+	"github.com/uss/uss/internal/vwofme"
 )
 
 // Deps is what the API serves.
 type Deps struct {
-	Storage   *uss.Service
-	Settings  *settings.Registry
-	Decisions *decision.Service
-	Goals     *goals.Service
-	Reports   *reports.Service
-	Identity  *identity.Service
-	History   *history.Service
-	Transfer  *transfer.Service
-	Keys      *apikey.Resolver
+	Storage *uss.Service
+	// The other SDKs' sticky storage.
+	VWOFME     *vwofme.Service
+	GrowthBook *growthbook.Service
+	Optimizely *optimizely.Service
+	Settings   *settings.Registry
+	Decisions  *decision.Service
+	Goals      *goals.Service
+	Reports    *reports.Service
+	// The life of assignments: identity merge, history, bulk export and import.
+	Identity *identity.Service
+	History  *history.Service
+	Transfer *transfer.Service
+	Keys     *apikey.Resolver
 	// Sessions sign people in to the report pages.
 	Sessions *uisession.Service
 	// Ready reports whether the server can serve (database reachable and migrated).
@@ -100,6 +108,29 @@ func New(d Deps) *echo.Echo {
 	v1.add(http.MethodGet, "/persisted-values", persisted.load)
 	v1.add(http.MethodPut, "/persisted-values", persisted.save)
 	v1.add(http.MethodDelete, "/persisted-values", persisted.delete)
+
+	counts := func(vendor string) vendorCounts {
+		return vendorCounts{
+			lookup: func(hit bool) {
+				result := "miss"
+				if hit {
+					result = "hit"
+				}
+				d.Metrics.VendorLookups.WithLabelValues(vendor, result).Inc()
+			},
+			saved: func() { d.Metrics.VendorSaves.WithLabelValues(vendor).Inc() },
+		}
+	}
+	fme := vwoFMEHandlers{svc: d.VWOFME, counts: counts("vwo_fme")}
+	v1.add(http.MethodGet, "/vwo-fme/storage", fme.get)
+	v1.addLimited(http.MethodPost, "/vwo-fme/storage", fme.save, min(d.BodyLimit, vwofme.MaxRecordBytes))
+	growthBook := growthBookHandlers{svc: d.GrowthBook, counts: counts("growthbook")}
+	v1.add(http.MethodGet, "/growthbook/sticky-buckets", growthBook.get)
+	v1.add(http.MethodPut, "/growthbook/sticky-buckets", growthBook.save)
+	v1.add(http.MethodPost, "/growthbook/sticky-buckets/batch-get", growthBook.batchGet)
+	optimizelyAPI := optimizelyHandlers{svc: d.Optimizely, counts: counts("optimizely")}
+	v1.add(http.MethodPost, "/optimizely/profiles/lookup", optimizelyAPI.lookup)
+	v1.add(http.MethodPost, "/optimizely/profiles/save", optimizelyAPI.save)
 
 	settingsAPI := settingsHandlers{registry: d.Settings}
 	v1.addLimited(http.MethodPut, "/settings", settingsAPI.put, d.SettingsBodyLimit)

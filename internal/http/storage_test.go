@@ -201,19 +201,19 @@ func TestDeleteRemovesOneAssignmentAndEraseEverythingOfTheUser(t *testing.T) {
 
 	resp := s.Do(t, key, http.MethodDelete, storagePath("u", "c1"), nil)
 	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
-	require.JSONEq(t, `{"deleted":{"assignments":1,"conversions":0,"persistedValues":0}}`, string(resp.Body))
+	require.JSONEq(t, `{"deleted":{"assignments":1,"conversions":0,"persistedValues":0,"vwoFmeRecords":0,"growthbookAssignments":0,"optimizelyDecisions":0}}`, string(resp.Body))
 	_, status := getRecord(t, s, key, "u", "c1")
 	require.Equal(t, http.StatusNotFound, status)
 	_, status = getRecord(t, s, key, "u", "c2")
 	require.Equal(t, http.StatusOK, status, "only the named campaign goes")
 
 	resp = s.Do(t, key, http.MethodDelete, storagePath("u", "c1"), nil)
-	require.JSONEq(t, `{"deleted":{"assignments":0,"conversions":0,"persistedValues":0}}`, string(resp.Body),
+	require.JSONEq(t, `{"deleted":{"assignments":0,"conversions":0,"persistedValues":0,"vwoFmeRecords":0,"growthbookAssignments":0,"optimizelyDecisions":0}}`, string(resp.Body),
 		"deleting again is fine and says nothing went")
 
 	resp = s.Do(t, key, http.MethodDelete, storagePath("u", ""), nil)
 	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
-	require.JSONEq(t, `{"deleted":{"assignments":2,"conversions":0,"persistedValues":1}}`, string(resp.Body))
+	require.JSONEq(t, `{"deleted":{"assignments":2,"conversions":0,"persistedValues":1,"vwoFmeRecords":0,"growthbookAssignments":0,"optimizelyDecisions":0}}`, string(resp.Body))
 	resp = s.Do(t, key, http.MethodPost, "/v1/storage/batch-get", map[string]any{"userId": "u"})
 	require.JSONEq(t, `{"records":[]}`, string(resp.Body))
 	require.Equal(t, http.StatusNotFound, s.Do(t, key, http.MethodGet, "/v1/persisted-values?key=u:userID", nil).Status)

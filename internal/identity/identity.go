@@ -28,8 +28,9 @@ type Merged struct {
 
 // Store merges in one transaction.
 type Store interface {
-	// MergeIdentities copies every assignment and persisted value of m.From to m.To, all or
-	// nothing. Repeating it changes nothing.
+	// MergeIdentities copies every assignment, persisted value and entry of the other SDKs'
+	// storage (VWO FME, GrowthBook, Optimizely) of m.From to m.To, all or nothing. Repeating
+	// it changes nothing.
 	MergeIdentities(ctx context.Context, account uss.AccountID, m Merge) (Merged, error)
 }
 

@@ -25,6 +25,11 @@ type Metrics struct {
 	// RetentionRuns: retention runs by result (ran, skipped: another server held the lock,
 	// failed).
 	RetentionRuns *prometheus.CounterVec
+	// VendorLookups: reads of the other SDKs' storage by vendor (vwo_fme, growthbook,
+	// optimizely) and result (hit, miss); a batch get counts each document asked for.
+	VendorLookups *prometheus.CounterVec
+	// VendorSaves: saves of the other SDKs' storage by vendor.
+	VendorSaves *prometheus.CounterVec
 }
 
 // New registers uss's metrics, the Go runtime's, and the pool's statistics.
@@ -57,9 +62,18 @@ func New(pool *pgxpool.Pool) *Metrics {
 			Name: "uss_retention_runs_total",
 			Help: "Retention runs by result (ran; skipped: another server held the lock; failed).",
 		}, []string{"result"}),
+		VendorLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "uss_vendor_lookups_total",
+			Help: "Reads of VWO FME records, GrowthBook documents and Optimizely profiles by vendor and result (hit, miss).",
+		}, []string{"vendor", "result"}),
+		VendorSaves: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "uss_vendor_saves_total",
+			Help: "Saves of VWO FME records, GrowthBook documents and Optimizely profiles by vendor.",
+		}, []string{"vendor"}),
 	}
 	m.Registry.MustRegister(
 		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows, m.RetentionDeleted, m.RetentionRuns,
+		m.VendorLookups, m.VendorSaves,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		poolCollector{pool: pool},

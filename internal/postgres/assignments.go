@@ -87,11 +87,13 @@ h AS (` + insertEventsSQL + `
 )
 SELECT count(*) FROM d`
 
-// eraseUserSQL removes a user's rows in one statement: assignments, conversions, persisted
-// values and history, and the user's id from the merged events of the ids it was merged
-// into. The assignments, and the events, are locked first in key order (the order every
-// multi-row writer locks them), so an erasure cannot deadlock with batched writes or the
-// retention task.
+// eraseUserSQL removes a user's rows from every table in one statement, history included,
+// and the user's id from the merged events of the ids it was merged into. The rows of the
+// tables that statements write several of at once (assignments, history, GrowthBook
+// documents, Optimizely profiles) are locked first, in key order (the order every multi-row
+// writer locks them), so an erasure cannot deadlock with batched writes, document saves of
+// the same user or the retention task. GrowthBook entries are matched by attribute value,
+// whatever the attribute (id, deviceId, ...).
 const eraseUserSQL = `
 WITH locked AS (
     SELECT campaign_key FROM assignments WHERE account_id = $1 AND user_id = $2
@@ -102,6 +104,14 @@ events AS (
     WHERE account_id = $1 AND (user_id = $2 OR merged_from = $2)
     ORDER BY user_id, campaign_key, event_id FOR UPDATE
 ),
+     locked_growthbook AS (
+    SELECT attribute_name, assignment_key FROM growthbook_assignments WHERE account_id = $1 AND attribute_value = $2
+    ORDER BY attribute_name, assignment_key FOR UPDATE
+),
+     locked_optimizely AS (
+    SELECT experiment_id FROM optimizely_decisions WHERE account_id = $1 AND user_id = $2
+    ORDER BY experiment_id FOR UPDATE
+),
      a AS (DELETE FROM assignments WHERE account_id = $1 AND user_id = $2
                AND campaign_key IN (SELECT campaign_key FROM locked) RETURNING 1),
      c AS (DELETE FROM conversions WHERE account_id = $1 AND user_id = $2 RETURNING 1),
@@ -111,8 +121,15 @@ events AS (
              AND h.campaign_key = e.campaign_key AND h.event_id = e.event_id),
      m AS (UPDATE assignment_history h SET merged_from = NULL FROM events e
            WHERE h.account_id = $1 AND h.user_id = e.user_id AND e.user_id <> $2
-             AND h.campaign_key = e.campaign_key AND h.event_id = e.event_id)
-SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c), (SELECT count(*) FROM p)`
+             AND h.campaign_key = e.campaign_key AND h.event_id = e.event_id),
+     f AS (DELETE FROM vwo_fme_records WHERE account_id = $1 AND user_id = $2 RETURNING 1),
+     g AS (DELETE FROM growthbook_assignments WHERE account_id = $1 AND attribute_value = $2
+               AND (attribute_name, assignment_key) IN (SELECT attribute_name, assignment_key FROM locked_growthbook)
+               RETURNING 1),
+     o AS (DELETE FROM optimizely_decisions WHERE account_id = $1 AND user_id = $2
+               AND experiment_id IN (SELECT experiment_id FROM locked_optimizely) RETURNING 1)
+SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c), (SELECT count(*) FROM p),
+       (SELECT count(*) FROM f), (SELECT count(*) FROM g), (SELECT count(*) FROM o)`
 
 func scanAssignment(row pgx.Row) (uss.Assignment, error) {
 	var a uss.Assignment
@@ -246,7 +263,9 @@ func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key
 // EraseUser removes everything of one user in one statement, so an erasure is all or nothing.
 func (s *Store) EraseUser(ctx context.Context, account uss.AccountID, userID string) (uss.Erased, error) {
 	var e uss.Erased
-	if err := s.db.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues); err != nil {
+	err := s.db.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues,
+		&e.VWOFMERecords, &e.GrowthBookAssignments, &e.OptimizelyDecisions)
+	if err != nil {
 		return uss.Erased{}, mapError(fmt.Errorf("erase user: %w", err))
 	}
 	return e, nil

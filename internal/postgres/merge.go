@@ -60,6 +60,41 @@ copied AS (
 )
 SELECT (SELECT count(*) FROM src), (SELECT count(*) FROM copied)`
 
+// copyVendorsSQL copies $2's entries of the other SDKs' storage to $3: VWO FME records (with
+// the record's own userId rewritten), GrowthBook entries of every attribute whose value is $2,
+// Optimizely profile entries. The known id's own entries win.
+const copyVendorsSQL = `
+WITH f_src AS (
+    SELECT feature_key, record FROM vwo_fme_records WHERE account_id = $1 AND user_id = $2
+),
+f AS (
+    INSERT INTO vwo_fme_records (account_id, user_id, feature_key, record)
+    SELECT $1, $3, feature_key, jsonb_set(record, '{userId}', to_jsonb($3::text)) FROM f_src ORDER BY feature_key
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+),
+g_src AS (
+    SELECT attribute_name, assignment_key, variation_key FROM growthbook_assignments
+    WHERE account_id = $1 AND attribute_value = $2
+),
+g AS (
+    INSERT INTO growthbook_assignments (account_id, attribute_value, attribute_name, assignment_key, variation_key)
+    SELECT $1, $3, attribute_name, assignment_key, variation_key FROM g_src ORDER BY attribute_name, assignment_key
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+),
+o_src AS (
+    SELECT experiment_id, variation_id FROM optimizely_decisions WHERE account_id = $1 AND user_id = $2
+),
+o AS (
+    INSERT INTO optimizely_decisions (account_id, user_id, experiment_id, variation_id)
+    SELECT $1, $3, experiment_id, variation_id FROM o_src ORDER BY experiment_id
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM f_src) + (SELECT count(*) FROM g_src) + (SELECT count(*) FROM o_src),
+       (SELECT count(*) FROM f) + (SELECT count(*) FROM g) + (SELECT count(*) FROM o)`
+
 // lockSourceSQL locks $2's rows that a deleting merge removes, in key order.
 const lockSourceSQL = `
 WITH a AS (
@@ -69,8 +104,19 @@ WITH a AS (
 p AS (
     SELECT 1 FROM persisted_values WHERE account_id = $1 AND unit_id = $2 AND ` + statsigKey + `
     ORDER BY persist_key, config_name FOR UPDATE
+),
+f AS (
+    SELECT 1 FROM vwo_fme_records WHERE account_id = $1 AND user_id = $2 ORDER BY feature_key FOR UPDATE
+),
+g AS (
+    SELECT 1 FROM growthbook_assignments WHERE account_id = $1 AND attribute_value = $2
+    ORDER BY attribute_name, assignment_key FOR UPDATE
+),
+o AS (
+    SELECT 1 FROM optimizely_decisions WHERE account_id = $1 AND user_id = $2 ORDER BY experiment_id FOR UPDATE
 )
-SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM p)`
+SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM p) + (SELECT count(*) FROM f) + (SELECT count(*) FROM g)
+       + (SELECT count(*) FROM o)`
 
 // deleteSourceSQL removes $2's merged rows (each assignment a deleted event, with the request
 // id $4) and moves its conversions to $3, so they count where the assignments now are.
@@ -85,7 +131,10 @@ h AS (` + insertEventsSQL + `
            ` + quoted(history.ReasonMerge) + `, $4, NULL
     FROM a
 ),
-p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 AND ` + statsigKey + `)
+p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 AND ` + statsigKey + `),
+f AS (DELETE FROM vwo_fme_records WHERE account_id = $1 AND user_id = $2),
+g AS (DELETE FROM growthbook_assignments WHERE account_id = $1 AND attribute_value = $2),
+o AS (DELETE FROM optimizely_decisions WHERE account_id = $1 AND user_id = $2)
 UPDATE conversions SET user_id = $3 WHERE account_id = $1 AND user_id = $2`
 
 // maxMergeAttempts bounds the retries of a merge that met a concurrent write.
@@ -108,6 +157,7 @@ func (s *Store) MergeIdentities(ctx context.Context, account uss.AccountID, m id
 				}{
 					{copyAssignmentsSQL, []any{account, m.From, m.To, m.DeleteSource, requestID(ctx)}},
 					{copyPersistedSQL, []any{account, m.From, m.To}},
+					{copyVendorsSQL, []any{account, m.From, m.To}},
 				} {
 					var src, copied int64
 					if err := tx.QueryRow(ctx, q.sql, q.args...).Scan(&src, &copied); err != nil {

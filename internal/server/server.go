@@ -19,10 +19,12 @@ import (
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/groupcommit"
+	"github.com/uss/uss/internal/growthbook"
 	"github.com/uss/uss/internal/history"
 	httpapi "github.com/uss/uss/internal/http"
 	"github.com/uss/uss/internal/identity"
 	"github.com/uss/uss/internal/metrics"
+	"github.com/uss/uss/internal/optimizely"
 	"github.com/uss/uss/internal/postgres"
 	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/retention"
@@ -30,6 +32,7 @@ import (
 	"github.com/uss/uss/internal/transfer"
 	"github.com/uss/uss/internal/uisession"
 	"github.com/uss/uss/internal/uss"
+	"github.com/uss/uss/internal/vwofme"
 )
 
 // Server is one uss process.
@@ -102,6 +105,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	keys := apikey.NewResolver(store, cfg.APIKeyCacheTTL)
 	s.handler = httpapi.New(httpapi.Deps{
 		Storage:           uss.NewService(writes),
+		VWOFME:            vwofme.NewService(store),
+		GrowthBook:        growthbook.NewService(store),
+		Optimizely:        optimizely.NewService(store),
 		Settings:          s.registry,
 		Decisions:         decisions,
 		Goals:             goals.NewService(decisions, store),

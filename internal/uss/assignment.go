@@ -42,9 +42,13 @@ type AssignmentKey struct {
 	CampaignKey string
 }
 
-// Erased counts what an erasure removed.
+// Erased counts what an erasure removed: rows of each table, so a GrowthBook document or an
+// Optimizely profile counts its entries.
 type Erased struct {
-	Assignments     int64 `json:"assignments"`
-	Conversions     int64 `json:"conversions"`
-	PersistedValues int64 `json:"persistedValues"`
+	Assignments           int64 `json:"assignments"`
+	Conversions           int64 `json:"conversions"`
+	PersistedValues       int64 `json:"persistedValues"`
+	VWOFMERecords         int64 `json:"vwoFmeRecords"`
+	GrowthBookAssignments int64 `json:"growthbookAssignments"`
+	OptimizelyDecisions   int64 `json:"optimizelyDecisions"`
 }

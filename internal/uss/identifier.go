@@ -1,6 +1,9 @@
 package uss
 
 import (
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -22,6 +25,25 @@ func ValidateIdentifier(field, value string) error {
 		return Invalid(field, "must be valid UTF-8")
 	case strings.IndexByte(value, 0) >= 0:
 		return Invalid(field, "must not contain NUL characters")
+	}
+	return nil
+}
+
+// ValidateEntries checks a map of identifiers to identifiers (a GrowthBook document's
+// assignments, an Optimizely profile's decisions): at most MaxBatch entries, every key and
+// value a valid identifier. Keys are checked in sorted order, so the error names the same
+// entry every time.
+func ValidateEntries(field string, entries map[string]string) error {
+	if len(entries) > MaxBatch {
+		return Invalid(field, "must hold at most %d entries, got %d", MaxBatch, len(entries))
+	}
+	for _, k := range slices.Sorted(maps.Keys(entries)) {
+		if err := ValidateIdentifier(field+" key", k); err != nil {
+			return err
+		}
+		if err := ValidateIdentifier(fmt.Sprintf("%s[%q]", field, k), entries[k]); err != nil {
+			return err
+		}
 	}
 	return nil
 }

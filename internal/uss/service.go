@@ -28,7 +28,7 @@ type Store interface {
 	// DeleteAssignment removes one row; reason is its history event's reason code.
 	DeleteAssignment(ctx context.Context, account AccountID, key AssignmentKey, reason string) (int64, error)
 	// EraseUser removes every assignment, conversion, persisted value and history event of
-	// the user at once.
+	// the user, and the user's records of the other SDKs' storage (docs/vendors.md), at once.
 	EraseUser(ctx context.Context, account AccountID, userID string) (Erased, error)
 	PersistedValues(ctx context.Context, account AccountID, key string) (map[string]json.RawMessage, error)
 	SavePersistedValue(ctx context.Context, account AccountID, v PersistedValue) error

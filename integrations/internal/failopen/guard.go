@@ -1,16 +1,20 @@
-// Package failopen keeps the rule both SDK adapters follow when uss cannot be read: the SDK
-// decides as if nothing were stored (fail open), but no write reaches uss for a key whose
-// read failed, since that write would come from a decision made without the stored one and
-// could replace a stored assignment.
+// Package failopen keeps the rule every SDK adapter follows when uss cannot be read: the SDK
+// decides as if nothing were stored (fail open), but no write reaches uss that could
+// replace what could not be read, since that write would come from a decision made without
+// the stored one.
 //
 // The SDKs call the adapter's read and then its writes from one decision, with no way to
 // pass anything between them, so the guard remembers the keys whose reads failed for a
 // while: a small set with a bounded size whose entries expire.
 //
-// One write is let through meanwhile: one that stores exactly what a later successful read
-// of the key returned (the same VWO variation). It cannot replace the stored value with
-// another, and uss merges the goals it carries, so goals tracked right after an outage
-// still reach uss.
+// A key holds entries (a VWO variation; a GrowthBook document's assignments; an
+// Optimizely profile's variations; the fields of a VWO FME record). The writes let through
+// meanwhile are those a later successful read of the key shows to replace nothing: a write
+// that changes none of the entries that read found (and, for a write that replaces the
+// stored value whole, keeps them all). A write of the very VWO variation found stored goes
+// through, so goals tracked right after an outage still reach uss; an experiment added to a
+// GrowthBook document or an Optimizely profile that the later read did not hold goes
+// through; a variation decided during the failure over one that read found does not.
 package failopen
 
 import (
@@ -47,9 +51,9 @@ type Guard struct {
 type entry struct {
 	key   string
 	until time.Time
-	// stored is what the last successful read since the failure returned, if read is set.
-	stored string
-	read   bool
+	// found is what the last successful read since the failure found, if read is set.
+	found map[string]string
+	read  bool
 }
 
 // New returns a guard that remembers a failed read for memory, holding at most maxKeys keys.
@@ -75,7 +79,7 @@ func (g *Guard) ReadFailed(key string) {
 	until := now.Add(g.memory)
 	if el, ok := g.byKey[key]; ok {
 		e := el.Value.(*entry)
-		e.until, e.stored, e.read = until, "", false
+		e.until, e.found, e.read = until, nil, false
 		g.order.MoveToBack(el)
 		return
 	}
@@ -88,21 +92,53 @@ func (g *Guard) ReadFailed(key string) {
 	g.byKey[key] = g.order.PushBack(&entry{key: key, until: until})
 }
 
-// ReadSucceeded records what a successful read of key found stored, when a read of key
-// failed within the guard's memory; otherwise it does nothing.
-func (g *Guard) ReadSucceeded(key, stored string) {
+// ReadSucceeded records the entries a successful read of key found stored (none: nothing
+// is stored), when a read of key failed within the guard's memory; otherwise it does
+// nothing. The guard keeps found as it is: the caller must not change it afterwards.
+func (g *Guard) ReadSucceeded(key string, found map[string]string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.expire(g.now())
 	if el, ok := g.byKey[key]; ok {
 		e := el.Value.(*entry)
-		e.stored, e.read = stored, true
+		e.found, e.read = found, true
 	}
 }
 
-// WriteAllowed reports whether a write of key that stores value may be sent: no read of key
-// failed within the guard's memory, or a read since then found value stored.
-func (g *Guard) WriteAllowed(key, value string) bool {
+// WriteAllowed reports whether a write of key that upserts entries (keeping the stored
+// entries it does not carry) may be sent: no read of key failed within the guard's memory,
+// or a read since then succeeded and the write changes no entry that read found.
+func (g *Guard) WriteAllowed(key string, entries map[string]string) bool {
+	return g.allowed(key, func(found map[string]string) bool { return changesNone(entries, found) })
+}
+
+// ReplaceAllowed is WriteAllowed for a write that replaces the stored value whole: it must
+// also keep every entry the read found.
+func (g *Guard) ReplaceAllowed(key string, entries map[string]string) bool {
+	return g.allowed(key, func(found map[string]string) bool { return keepsAll(entries, found) })
+}
+
+// changesNone: every entry of written that found holds has the same value there.
+func changesNone(written, found map[string]string) bool {
+	for k, v := range written {
+		if stored, ok := found[k]; ok && stored != v {
+			return false
+		}
+	}
+	return true
+}
+
+// keepsAll: written holds every entry of found, with the same value.
+func keepsAll(written, found map[string]string) bool {
+	for k, v := range found {
+		if w, ok := written[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (g *Guard) allowed(key string, safe func(found map[string]string) bool) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
@@ -115,7 +151,7 @@ func (g *Guard) WriteAllowed(key, value string) bool {
 		return true
 	}
 	e := el.Value.(*entry)
-	return e.read && e.stored == value
+	return e.read && safe(e.found)
 }
 
 // expire drops the entries whose time is over; they are in expiry order, oldest first.
@@ -138,7 +174,7 @@ func (g *Guard) Len() int {
 	return len(g.byKey)
 }
 
-// Option changes an adapter's fail-open handling; both adapters take the same ones.
+// Option changes an adapter's fail-open handling; every adapter takes the same ones.
 type Option func(*options)
 
 type options struct {

@@ -30,6 +30,9 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// variation is the one entry a VWO key holds.
+func variation(name string) map[string]string { return map[string]string{"variationName": name} }
+
 func newGuard(memory time.Duration, maxKeys int) (*failopen.Guard, *clock) {
 	c := &clock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
 	return failopen.New(memory, maxKeys, c.now), c
@@ -38,17 +41,17 @@ func newGuard(memory time.Duration, maxKeys int) (*failopen.Guard, *clock) {
 func TestAWriteIsRefusedForTheKeyWhoseReadFailedUntilTheMemoryEnds(t *testing.T) {
 	t.Parallel()
 	g, c := newGuard(time.Minute, 10)
-	require.True(t, g.WriteAllowed("u1/c", "Control"))
+	require.True(t, g.WriteAllowed("u1/c", variation("Control")))
 
 	g.ReadFailed("u1/c")
-	require.False(t, g.WriteAllowed("u1/c", "Control"))
-	require.False(t, g.WriteAllowed("u1/c", "Control"), "every write of the key, not just the first (VWO's Track writes twice)")
-	require.True(t, g.WriteAllowed("u2/c", "Control"), "other keys write as usual")
+	require.False(t, g.WriteAllowed("u1/c", variation("Control")))
+	require.False(t, g.WriteAllowed("u1/c", variation("Control")), "every write of the key, not just the first (VWO's Track writes twice)")
+	require.True(t, g.WriteAllowed("u2/c", variation("Control")), "other keys write as usual")
 
 	c.advance(time.Minute - time.Nanosecond)
-	require.False(t, g.WriteAllowed("u1/c", "Control"))
+	require.False(t, g.WriteAllowed("u1/c", variation("Control")))
 	c.advance(time.Nanosecond)
-	require.True(t, g.WriteAllowed("u1/c", "Control"), "forgotten once the memory is over")
+	require.True(t, g.WriteAllowed("u1/c", variation("Control")), "forgotten once the memory is over")
 	require.Equal(t, 0, g.Len())
 }
 
@@ -60,8 +63,8 @@ func TestAnotherFailedReadExtendsTheMemory(t *testing.T) {
 	c.advance(40 * time.Second)
 	g.ReadFailed("a")
 	c.advance(30 * time.Second)
-	require.False(t, g.WriteAllowed("a", "V"), "failed again 30s ago")
-	require.True(t, g.WriteAllowed("b", "V"), "failed 70s ago")
+	require.False(t, g.WriteAllowed("a", variation("V")), "failed again 30s ago")
+	require.True(t, g.WriteAllowed("b", variation("V")), "failed 70s ago")
 	require.Equal(t, 1, g.Len())
 }
 
@@ -71,22 +74,22 @@ func TestAFullGuardRefusesEveryWriteRatherThanForgetAKey(t *testing.T) {
 	for i := range 3 {
 		g.ReadFailed(fmt.Sprint("k", i))
 	}
-	require.True(t, g.WriteAllowed("unrelated", "V"))
+	require.True(t, g.WriteAllowed("unrelated", variation("V")))
 	c.advance(10 * time.Second)
 	g.ReadFailed("k3") // no room
 	require.Equal(t, 3, g.Len(), "the set stays bounded")
 	for _, k := range []string{"k0", "k1", "k2", "k3", "unrelated"} {
-		require.False(t, g.WriteAllowed(k, "V"), k)
+		require.False(t, g.WriteAllowed(k, variation("V")), k)
 	}
 	c.advance(time.Minute)
-	require.True(t, g.WriteAllowed("k3", "V"), "everything is forgotten a memory after the overflow")
-	require.True(t, g.WriteAllowed("unrelated", "V"))
+	require.True(t, g.WriteAllowed("k3", variation("V")), "everything is forgotten a memory after the overflow")
+	require.True(t, g.WriteAllowed("unrelated", variation("V")))
 	require.Equal(t, 0, g.Len())
 
 	c.advance(time.Second)
 	g.ReadFailed("k4")
-	require.False(t, g.WriteAllowed("k4", "V"), "room again once old keys expired")
-	require.True(t, g.WriteAllowed("k0", "V"))
+	require.False(t, g.WriteAllowed("k4", variation("V")), "room again once old keys expired")
+	require.True(t, g.WriteAllowed("k0", variation("V")))
 }
 
 func TestGuardIsSafeForConcurrentUse(t *testing.T) {
@@ -101,7 +104,7 @@ func TestGuardIsSafeForConcurrentUse(t *testing.T) {
 			for j := range 200 {
 				k := fmt.Sprint("k", (i*200+j)%80)
 				g.ReadFailed(k)
-				if g.WriteAllowed(k, "V") {
+				if g.WriteAllowed(k, variation("V")) {
 					allowedRightAfterFailure.Add(1)
 				}
 				c.advance(time.Millisecond)
@@ -116,19 +119,51 @@ func TestGuardIsSafeForConcurrentUse(t *testing.T) {
 func TestAfterAFailedReadOnlyAWriteOfWhatALaterReadFoundGoesThrough(t *testing.T) {
 	t.Parallel()
 	g, c := newGuard(time.Minute, 10)
-	g.ReadSucceeded("u/c", "Control")
-	require.True(t, g.WriteAllowed("u/c", "Variation-1"), "a success without an earlier failure changes nothing")
+	g.ReadSucceeded("u/c", variation("Control"))
+	require.True(t, g.WriteAllowed("u/c", variation("Variation-1")), "a success without an earlier failure changes nothing")
 
 	g.ReadFailed("u/c")
-	require.False(t, g.WriteAllowed("u/c", "Control"), "nothing is known of the stored value yet")
-	g.ReadSucceeded("u/c", "Control")
-	require.True(t, g.WriteAllowed("u/c", "Control"), "the stored variation again: goals merge, nothing is replaced")
-	require.False(t, g.WriteAllowed("u/c", "Variation-1"),
+	require.False(t, g.WriteAllowed("u/c", variation("Control")), "nothing is known of the stored value yet")
+	g.ReadSucceeded("u/c", variation("Control"))
+	require.True(t, g.WriteAllowed("u/c", variation("Control")), "the stored variation again: goals merge, nothing is replaced")
+	require.False(t, g.WriteAllowed("u/c", variation("Variation-1")),
 		"a decision made while the read failed must not replace what is stored")
 
 	g.ReadFailed("u/c")
-	require.False(t, g.WriteAllowed("u/c", "Control"), "a new failure forgets what was read before it")
+	require.False(t, g.WriteAllowed("u/c", variation("Control")), "a new failure forgets what was read before it")
 
 	c.advance(time.Minute)
-	require.True(t, g.WriteAllowed("u/c", "Variation-1"))
+	require.True(t, g.WriteAllowed("u/c", variation("Variation-1")))
+}
+
+func TestAfterAFailedReadADocumentWriteMayAddEntriesButChangeNoneThatALaterReadFound(t *testing.T) {
+	t.Parallel()
+	g, _ := newGuard(time.Minute, 10)
+	g.ReadFailed("id||u")
+	require.False(t, g.WriteAllowed("id||u", map[string]string{"new__0": "1"}), "nothing is known of the document yet")
+
+	g.ReadSucceeded("id||u", map[string]string{"a__0": "1", "b__0": "0"})
+	require.True(t, g.WriteAllowed("id||u", map[string]string{"a__0": "1", "new__0": "1"}),
+		"an experiment the document did not hold is added; what it held is written unchanged")
+	require.True(t, g.WriteAllowed("id||u", map[string]string{"new__0": "1"}), "entries not written are kept by uss")
+	require.False(t, g.WriteAllowed("id||u", map[string]string{"a__0": "2", "new__0": "1"}),
+		"a variation decided during the failure must not replace the one stored")
+
+	g.ReadSucceeded("id||u", nil)
+	require.True(t, g.WriteAllowed("id||u", map[string]string{"a__0": "2"}), "a later read found nothing stored: nothing to replace")
+}
+
+func TestAfterAFailedReadAWholeReplacementMustKeepEveryEntryALaterReadFound(t *testing.T) {
+	t.Parallel()
+	g, _ := newGuard(time.Minute, 10)
+	g.ReadFailed("u/f")
+	require.False(t, g.ReplaceAllowed("u/f", map[string]string{"featureId": "1"}))
+
+	found := map[string]string{"featureId": "1", "rolloutKey": `"r"`}
+	g.ReadSucceeded("u/f", found)
+	require.True(t, g.ReplaceAllowed("u/f", map[string]string{"featureId": "1", "rolloutKey": `"r"`, "experimentKey": `"e"`}),
+		"it adds fields and keeps the others")
+	require.False(t, g.ReplaceAllowed("u/f", map[string]string{"featureId": "1"}), "it would drop a field that read found")
+	require.False(t, g.ReplaceAllowed("u/f", map[string]string{"featureId": "2", "rolloutKey": `"r"`}), "it would change one")
+	require.True(t, g.ReplaceAllowed("other", map[string]string{}), "other keys write as usual")
 }

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/uss/uss/internal/apitest"
+)
+
+func TestTheExampleStoresTheVariationInUssAndKeepsIt(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t)
+	apiKey := s.NewKey(t, "dev")
+
+	var first bytes.Buffer
+	require.NoError(t, run(t.Context(), s.URL, apiKey, "user-1", &first))
+	m := regexp.MustCompile(`^button color: (blue|green) \(from a sticky bucket: false\)\nstored in uss: map\[checkout-exp__0:(control|treatment)\]\n$`).
+		FindStringSubmatch(first.String())
+	require.NotNil(t, m, "output:\n%s", first.String())
+	require.Equal(t, map[string]string{"blue": "control", "green": "treatment"}[m[1]], m[2], "uss holds the variation the SDK chose")
+
+	var second bytes.Buffer
+	require.NoError(t, run(t.Context(), s.URL, apiKey, "user-1", &second))
+	require.Equal(t, "button color: "+m[1]+" (from a sticky bucket: true)\nstored in uss: map[checkout-exp__0:"+m[2]+"]\n",
+		second.String(), "a second run reads the stored variation")
+}
+
+func TestTheExampleNeedsAnAPIKey(t *testing.T) {
+	t.Parallel()
+	err := run(t.Context(), "", "", "user-1", &bytes.Buffer{})
+	require.ErrorContains(t, err, "USS_API_KEY")
+}
+
+// The integrations README shows this program whole, so what readers copy is what this test
+// runs.
+func TestTheReadmeShowsThisProgram(t *testing.T) {
+	t.Parallel()
+	program, err := os.ReadFile("main.go")
+	require.NoError(t, err)
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	require.True(t, strings.Contains(string(readme), "```go\n"+string(program)+"```\n"),
+		"integrations/README.md must show examples/growthbook/main.go whole, in a go code block: copy it there again")
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/optimizely/go-sdk/v2/pkg/logging"
+	"github.com/stretchr/testify/require"
+
+	"github.com/uss/uss/internal/apitest"
+)
+
+func TestMain(m *testing.M) {
+	logging.SetLogLevel(logging.LogLevelError)
+	os.Exit(apitest.Run(m))
+}
+
+func TestTheExampleStoresTheVariationInUssAndKeepsIt(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t)
+	apiKey := s.NewKey(t, "dev")
+
+	var first bytes.Buffer
+	require.NoError(t, run(t.Context(), s.URL, apiKey, "user-1", &first))
+	m := regexp.MustCompile(`^variation: (control|treatment)\nstored in uss: map\[1001:(3001|3002)\]\n$`).FindStringSubmatch(first.String())
+	require.NotNil(t, m, "output:\n%s", first.String())
+	require.Equal(t, map[string]string{"control": "3001", "treatment": "3002"}[m[1]], m[2], "uss holds the variation the SDK chose")
+
+	var second bytes.Buffer
+	require.NoError(t, run(t.Context(), s.URL, apiKey, "user-1", &second))
+	require.Equal(t, first.String(), second.String(), "a second run reads the stored variation")
+}
+
+func TestTheExampleNeedsAnAPIKey(t *testing.T) {
+	t.Parallel()
+	err := run(t.Context(), "", "", "user-1", &bytes.Buffer{})
+	require.ErrorContains(t, err, "USS_API_KEY")
+}
+
+// The integrations README shows this program whole, so what readers copy is what this test
+// runs.
+func TestTheReadmeShowsThisProgram(t *testing.T) {
+	t.Parallel()
+	program, err := os.ReadFile("main.go")
+	require.NoError(t, err)
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	require.True(t, strings.Contains(string(readme), "```go\n"+string(program)+"```\n"),
+		"integrations/README.md must show examples/optimizely/main.go whole, in a go code block: copy it there again")
+}

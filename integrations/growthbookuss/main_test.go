@@ -1,0 +1,11 @@
+package growthbookuss_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/uss/uss/internal/apitest"
+)
+
+// TestMain counts the exchanges validated against api/openapi.yaml.
+func TestMain(m *testing.M) { os.Exit(apitest.Run(m)) }
