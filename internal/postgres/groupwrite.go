@@ -85,7 +85,8 @@ func (g *GroupCommitted) writeSets(ctx context.Context, rows []accountAssignment
 			}
 		case len(round) > 1 && retryAlone(ctx, err):
 			for _, at := range round {
-				results[at].Value, results[at].Err = g.oneSet(ctx, rows[at])
+				r := rows[at]
+				results[at].Value, results[at].Err = g.Store.SetAssignment(uss.WithRequestID(ctx, r.RequestID), r.Account, r.Assignment)
 			}
 		default:
 			for _, at := range round {
@@ -135,15 +136,6 @@ func (g *GroupCommitted) writeExposures(ctx context.Context, es []exposure) []gr
 		}
 	}
 	return results
-}
-
-// oneSet writes one set of a failed batch alone.
-func (g *GroupCommitted) oneSet(ctx context.Context, r accountAssignment) (uss.Assignment, error) {
-	stored, err := g.upsertAssignments(ctx, []accountAssignment{r})
-	if err != nil {
-		return uss.Assignment{}, err
-	}
-	return stored[0], nil
 }
 
 // retryAlone says whether the rows of a failed batch statement should be written one by one,
