@@ -25,11 +25,13 @@ CREATE TABLE assignment_history (
     -- the id a merged row was copied from
     merged_from      text,
     occurred_at      timestamptz NOT NULL DEFAULT now(),
-    -- one user's events of one campaign are one index range, newest last
-    PRIMARY KEY (account_id, user_id, campaign_key, event_id)
+    -- One index serves every reader, so an event costs one index entry: one user's events of
+    -- one campaign are one range, newest last (the API); one campaign's events are one range
+    -- (retention deletes a removed campaign's); an erasure reaches one user's events with a
+    -- probe per campaign of the account. account_id and user_id are in it, as in every primary
+    -- key, so the table can be distributed by user.
+    PRIMARY KEY (account_id, campaign_key, user_id, event_id)
 );
--- The retention task deletes a removed campaign's events without reading every user's.
-CREATE INDEX assignment_history_campaign_idx ON assignment_history (account_id, campaign_key);
 -- An erasure clears the erased id from the merged events of the ids it was merged into.
 CREATE INDEX assignment_history_merged_from_idx ON assignment_history (account_id, merged_from)
     WHERE merged_from IS NOT NULL;

@@ -93,16 +93,29 @@ SELECT count(*) FROM d`
 // documents, Optimizely profiles) are locked first, in key order (the order every multi-row
 // writer locks them), so an erasure cannot deadlock with batched writes, document saves of
 // the same user or the retention task. GrowthBook entries are matched by attribute value,
-// whatever the attribute (id, deviceId, ...).
+// whatever the attribute (id, deviceId, ...). History is keyed by campaign first (one index
+// serves the API, retention and this): campaigns walks the account's campaigns of the index
+// one probe each, and the user's events are found with one more probe per campaign.
 const eraseUserSQL = `
-WITH locked AS (
+WITH RECURSIVE locked AS (
     SELECT campaign_key FROM assignments WHERE account_id = $1 AND user_id = $2
     ORDER BY campaign_key FOR UPDATE
 ),
+campaigns AS (
+    (SELECT campaign_key FROM assignment_history WHERE account_id = $1 ORDER BY campaign_key LIMIT 1)
+    UNION ALL
+    SELECT (SELECT h.campaign_key FROM assignment_history h
+            WHERE h.account_id = $1 AND h.campaign_key > c.campaign_key ORDER BY h.campaign_key LIMIT 1)
+    FROM campaigns c WHERE c.campaign_key IS NOT NULL
+),
 events AS (
-    SELECT user_id, campaign_key, event_id FROM assignment_history
-    WHERE account_id = $1 AND (user_id = $2 OR merged_from = $2)
-    ORDER BY user_id, campaign_key, event_id FOR UPDATE
+    SELECT h.user_id, h.campaign_key, h.event_id FROM assignment_history h
+    WHERE h.account_id = $1 AND (h.campaign_key, h.user_id, h.event_id) IN (
+        SELECT o.campaign_key, o.user_id, o.event_id FROM campaigns c
+        JOIN assignment_history o ON o.account_id = $1 AND o.campaign_key = c.campaign_key AND o.user_id = $2
+        UNION
+        SELECT m.campaign_key, m.user_id, m.event_id FROM assignment_history m WHERE m.account_id = $1 AND m.merged_from = $2)
+    ORDER BY h.user_id, h.campaign_key, h.event_id FOR UPDATE
 ),
      locked_growthbook AS (
     SELECT attribute_name, assignment_key FROM growthbook_assignments WHERE account_id = $1 AND attribute_value = $2
@@ -117,11 +130,11 @@ events AS (
      c AS (DELETE FROM conversions WHERE account_id = $1 AND user_id = $2 RETURNING 1),
      p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 RETURNING 1),
      h AS (DELETE FROM assignment_history h USING events e
-           WHERE h.account_id = $1 AND h.user_id = $2 AND e.user_id = $2
-             AND h.campaign_key = e.campaign_key AND h.event_id = e.event_id),
+           WHERE h.account_id = $1 AND e.user_id = $2 AND h.campaign_key = e.campaign_key
+             AND h.user_id = e.user_id AND h.event_id = e.event_id),
      m AS (UPDATE assignment_history h SET merged_from = NULL FROM events e
-           WHERE h.account_id = $1 AND h.user_id = e.user_id AND e.user_id <> $2
-             AND h.campaign_key = e.campaign_key AND h.event_id = e.event_id),
+           WHERE h.account_id = $1 AND e.user_id <> $2 AND h.campaign_key = e.campaign_key
+             AND h.user_id = e.user_id AND h.event_id = e.event_id),
      f AS (DELETE FROM vwo_fme_records WHERE account_id = $1 AND user_id = $2 RETURNING 1),
      g AS (DELETE FROM growthbook_assignments WHERE account_id = $1 AND attribute_value = $2
                AND (attribute_name, assignment_key) IN (SELECT attribute_name, assignment_key FROM locked_growthbook)

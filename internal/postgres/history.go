@@ -36,7 +36,7 @@ const historySQL = `
 SELECT event_id, kind, old_variation, new_variation, source, reason_code, settings_version,
        request_id, merged_from, occurred_at
 FROM assignment_history
-WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3 AND ($4 = 0 OR event_id < $4)
+WHERE account_id = $1 AND campaign_key = $3 AND user_id = $2 AND ($4 = 0 OR event_id < $4)
 ORDER BY event_id DESC
 LIMIT $5`
 
