@@ -32,16 +32,18 @@ FROM assignments
 WHERE account_id = $1 AND user_id = $2 AND campaign_key = ANY($3)
 ORDER BY campaign_key`
 
-// upsertConflictSQL is the rule shared by every set: while the variation stays the same, the
+// mergedGoalsSQL is the goal set of a write in the stored variation: the stored goals, then
+// the written ones not among them, in their order.
+const mergedGoalsSQL = `a.goals || ARRAY(SELECT g FROM unnest(excluded.goals) WITH ORDINALITY AS u(g, i)
+                                        WHERE g <> ALL (a.goals) ORDER BY i)`
+
+// upsertConflictSQL is the rule shared by every set and by imports: while the variation stays the same, the
 // goal set becomes the union of the stored goals and the written ones (stored order first)
 // and the source stays; a new variation replaces goals and source. previous_variation keeps
 // the variation the write found, for its history event.
 const upsertConflictSQL = `
 ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET
-    goals = CASE WHEN a.variation_name = excluded.variation_name
-                 THEN a.goals || ARRAY(SELECT g FROM unnest(excluded.goals) WITH ORDINALITY AS u(g, i)
-                                       WHERE g <> ALL (a.goals) ORDER BY i)
-                 ELSE excluded.goals END,
+    goals = CASE WHEN a.variation_name = excluded.variation_name THEN ` + mergedGoalsSQL + ` ELSE excluded.goals END,
     source = CASE WHEN a.variation_name = excluded.variation_name THEN a.source ELSE excluded.source END,
     previous_variation = a.variation_name,
     variation_name = excluded.variation_name,

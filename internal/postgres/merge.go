@@ -27,8 +27,7 @@ copied AS (
     SELECT $1, $3, campaign_key, variation_name, goals, source, CASE WHEN $4 THEN exposures ELSE 0 END
     FROM src ORDER BY campaign_key
     ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET
-        goals = a.goals || ARRAY(SELECT g FROM unnest(excluded.goals) WITH ORDINALITY AS u(g, i)
-                                 WHERE g <> ALL (a.goals) ORDER BY i),
+        goals = ` + mergedGoalsSQL + `,
         updated_at = now(),
         previous_variation = a.variation_name
     WHERE a.variation_name = excluded.variation_name AND NOT (excluded.goals <@ a.goals)

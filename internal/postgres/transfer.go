@@ -48,16 +48,7 @@ WITH up AS (
     SELECT $1, user_id, campaign_key, variation_name, goals, source, exposures,
            coalesce(created_at, now()), coalesce(updated_at, created_at, now())
     FROM import_rows
-    ORDER BY user_id, campaign_key
-    ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET
-        goals = CASE WHEN a.variation_name = excluded.variation_name
-                     THEN a.goals || ARRAY(SELECT g FROM unnest(excluded.goals) WITH ORDINALITY AS u(g, i)
-                                           WHERE g <> ALL (a.goals) ORDER BY i)
-                     ELSE excluded.goals END,
-        source = CASE WHEN a.variation_name = excluded.variation_name THEN a.source ELSE excluded.source END,
-        previous_variation = a.variation_name,
-        variation_name = excluded.variation_name,
-        updated_at = now()
+    ORDER BY user_id, campaign_key` + upsertConflictSQL + `
     WHERE a.variation_name <> excluded.variation_name OR NOT (excluded.goals <@ a.goals)
     RETURNING user_id, campaign_key, variation_name, source, previous_variation
 ),
