@@ -9,11 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
 	"github.com/uss/uss/api"
 	"github.com/uss/uss/internal/apitest"
+	"github.com/uss/uss/internal/decision"
+	"github.com/uss/uss/internal/goals"
 )
 
 func TestMain(m *testing.M) { os.Exit(apitest.Run(m)) }
@@ -114,4 +117,35 @@ func TestTheDocumentIsServedWithoutAKey(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.Status)
 	require.Equal(t, "application/yaml", resp.Header.Get("Content-Type"))
 	require.Equal(t, api.OpenAPI, resp.Body)
+}
+
+// The reason codes the document lists are the ones the server gives, both ways: every
+// decision's (decision.ReasonCodes) and every track result's (goals.ReasonCodes).
+func TestTheDocumentListsEveryReasonCode(t *testing.T) {
+	t.Parallel()
+	contract, err := apitest.LoadContract()
+	require.NoError(t, err)
+	enum := func(s *openapi3.Schema) []string {
+		var out []string
+		for _, v := range s.Enum {
+			out = append(out, fmt.Sprint(v))
+		}
+		sort.Strings(out)
+		return out
+	}
+	decisionCodes := contract.Doc.Components.Responses["Decision"].Value.Content.Get("application/json").
+		Schema.Value.Properties["reasonCode"].Value
+	trackCodes := contract.Doc.Paths.Value("/v1/track").Post.Responses.Value("200").Value.Content.Get("application/json").
+		Schema.Value.Properties["results"].Value.Items.Value.Properties["reasonCode"].Value
+	require.Equal(t, codes(decision.ReasonCodes), enum(decisionCodes))
+	require.Equal(t, codes(goals.ReasonCodes), enum(trackCodes))
+}
+
+func codes[C ~string](list []C) []string {
+	out := make([]string, len(list))
+	for i, c := range list {
+		out[i] = string(c)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -62,6 +63,45 @@ func TestAssignmentsRoundTripThroughARealServer(t *testing.T) {
 	got, err := c.GetAssignment(ctx, "user/1 ?&", "checkout")
 	require.NoError(t, err)
 	require.Equal(t, stored, got)
+}
+
+// Concurrent first writes of one user through the client: with the IfAbsent calls every caller
+// gets the variation stored by the first.
+func TestSetIfAbsentAnswersTheStoredVariation(t *testing.T) {
+	t.Parallel()
+	c, _ := newClient(t)
+	ctx := context.Background()
+	answers := make(chan client.Assignment, 10)
+	errs := make(chan error, 10)
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := c.SetAssignmentIfAbsent(ctx, client.Assignment{UserID: "new", CampaignKey: "c",
+				VariationName: []string{"A", "B"}[i%2]})
+			answers <- a
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(answers)
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	stored, err := c.GetAssignment(ctx, "new", "c")
+	require.NoError(t, err)
+	for a := range answers {
+		require.Equal(t, stored, a)
+	}
+
+	batch, err := c.SetAssignmentsIfAbsent(ctx, []client.Assignment{
+		{UserID: "new", CampaignKey: "c", VariationName: "C"},
+		{UserID: "other", CampaignKey: "c", VariationName: "C"},
+	})
+	require.NoError(t, err)
+	require.Equal(t, []client.Assignment{stored, {UserID: "other", CampaignKey: "c", VariationName: "C"}}, batch)
 }
 
 func TestBatchCallsStoreAllAndReadSomeOrAll(t *testing.T) {

@@ -16,8 +16,9 @@ var (
 	ErrNotFound = errors.New("uss: not found")
 	// ErrUnavailable: uss could not be asked or could not answer: connection refused or
 	// broken, timeout, 5xx (its database is down), or an answer that is not uss's. Whether a
-	// write took effect is unknown for a broken connection, and no for a 503. Retrying later
-	// is reasonable; treating it as "not found" is not.
+	// write took effect is unknown for a broken connection and for a 503 with code
+	// "outcome_unknown" (the write was in flight when uss's time ran out), and no for a 503
+	// with code "unavailable". Retrying later is reasonable; treating it as "not found" is not.
 	ErrUnavailable = errors.New("uss: unavailable")
 	// ErrInvalidArgument: the server refused the request as malformed (400, 413); it changed
 	// nothing, and retrying the same request will not help.

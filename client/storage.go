@@ -54,6 +54,21 @@ func (c *Client) SetAssignment(ctx context.Context, a Assignment) (Assignment, e
 	return stored, err
 }
 
+// SetAssignmentIfAbsent stores the assignment only if the user has none in the campaign, and
+// returns the record stored. The first writer wins: when another variation is stored, nothing
+// changes and that record comes back, so an SDK that raced another instance to store a new
+// user's first variation can use the stored variation instead of its own. A record of the
+// stored variation still adds its goals.
+func (c *Client) SetAssignmentIfAbsent(ctx context.Context, a Assignment) (Assignment, error) {
+	var stored Assignment
+	body := struct {
+		Assignment
+		IfAbsent bool `json:"ifAbsent"`
+	}{a, true}
+	err := c.do(ctx, "set assignment if absent", http.MethodPost, "/v1/storage", nil, body, &stored)
+	return stored, err
+}
+
 // GetAssignments returns the user's assignments in campaignKeys, in one database round trip;
 // campaigns without one are absent. A nil campaignKeys asks for all of the user's campaigns.
 func (c *Client) GetAssignments(ctx context.Context, userID string, campaignKeys []string) ([]Assignment, error) {
@@ -73,6 +88,18 @@ func (c *Client) GetAssignments(ctx context.Context, userID string, campaignKeys
 func (c *Client) SetAssignments(ctx context.Context, as []Assignment) ([]Assignment, error) {
 	var out recordsBody
 	err := c.do(ctx, "set assignments", http.MethodPost, "/v1/storage/batch-set", nil, recordsBody{Records: as}, &out)
+	return out.Records, err
+}
+
+// SetAssignmentsIfAbsent is SetAssignments with SetAssignmentIfAbsent's rule for every record:
+// stored variations are kept, and the records come back as stored.
+func (c *Client) SetAssignmentsIfAbsent(ctx context.Context, as []Assignment) ([]Assignment, error) {
+	var out recordsBody
+	body := struct {
+		Records  []Assignment `json:"records"`
+		IfAbsent bool         `json:"ifAbsent"`
+	}{as, true}
+	err := c.do(ctx, "set assignments if absent", http.MethodPost, "/v1/storage/batch-set", nil, body, &out)
 	return out.Records, err
 }
 

@@ -37,7 +37,7 @@ commands:
   apikey check KEY               exit 0 if KEY is a valid, unrevoked key
   import --account NAME FILE     load an NDJSON export of assignments (FILE - : standard input),
                                  all lines or none
-  purge [--dry-run]              delete now what USS_RETENTION and USS_SETTINGS_KEEP say
+  purge [--dry-run]              delete now what USS_RETENTION says
                                  (--dry-run: print what would be deleted, delete nothing)
 
 Configuration is read from USS_* environment variables; see README.md.

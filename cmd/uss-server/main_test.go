@@ -88,7 +88,7 @@ func TestPurgeDryRunPrintsWhatPurgeThenDeletes(t *testing.T) {
 	url := pgtest.URL(t)
 	t.Setenv("USS_DATABASE_URL", url)
 	_, err := runCmd(t, "purge", "--dry-run")
-	require.ErrorContains(t, err, "USS_RETENTION and USS_SETTINGS_KEEP are both off")
+	require.ErrorContains(t, err, "USS_RETENTION is off")
 
 	s := apitest.StartOn(t, url)
 	key := s.NewKey(t, "acme")
@@ -109,18 +109,16 @@ func TestPurgeDryRunPrintsWhatPurgeThenDeletes(t *testing.T) {
 			map[string]string{"userId": "u", "campaignKey": c, "variationName": "A"}).Status)
 	}
 	t.Setenv("USS_RETENTION", "1ms")
-	t.Setenv("USS_SETTINGS_KEEP", "1")
 	before := s.Snapshot(t)
 	out, err := runCmd(t, "purge", "--dry-run")
 	require.NoError(t, err)
 	require.Regexp(t, `(?m)^acme\s+gone\s+\S+\s+1\s+0\s+1\s*$`, out, "one assignment, no conversion, its created event")
-	require.Regexp(t, `(?m)^acme\s+1\s*$`, out, "one settings version beyond the newest")
 	require.Contains(t, out, "nothing was deleted")
 	require.Equal(t, before, s.Snapshot(t))
 
 	out, err = runCmd(t, "purge")
 	require.NoError(t, err)
-	require.Contains(t, out, "deleted: 1 assignments, 0 conversions, 1 history events, 1 settings versions")
+	require.Contains(t, out, "deleted: 1 assignments, 0 conversions, 1 history events")
 	require.EqualValues(t, 1, s.Count(t, `SELECT count(*) FROM assignments`))
 }
 

@@ -29,7 +29,7 @@ func purge(ctx context.Context, cfg config.Config, logger *slog.Logger, args []s
 	defer closeDB()
 	task := server.RetentionTask(cfg, store, logger, nil)
 	if task == nil {
-		return errors.New("nothing to purge: USS_RETENTION and USS_SETTINGS_KEEP are both off (0)")
+		return errors.New("nothing to purge: USS_RETENTION is off (0)")
 	}
 	if *dryRun {
 		plan, err := task.Plan(ctx)
@@ -45,31 +45,20 @@ func purge(ctx context.Context, cfg config.Config, logger *slog.Logger, args []s
 	if !r.Ran {
 		return errors.New("another process holds the retention lock (a server's retention task is running); nothing deleted")
 	}
-	fmt.Fprintf(stdout, "deleted: %d assignments, %d conversions, %d history events, %d settings versions\n",
-		r.Deleted[retention.Assignments], r.Deleted[retention.Conversions], r.Deleted[retention.History], r.Deleted[retention.Settings])
+	fmt.Fprintf(stdout, "deleted: %d assignments, %d conversions, %d history events\n",
+		r.Deleted[retention.Assignments], r.Deleted[retention.Conversions], r.Deleted[retention.History])
 	return nil
 }
 
 func printPlan(stdout io.Writer, cfg config.Config, plan retention.Plan) error {
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	if cfg.Retention > 0 {
-		fmt.Fprintf(w, "campaigns removed from their settings more than %s ago (USS_RETENTION): %d\n", cfg.Retention, len(plan.Campaigns))
-		if len(plan.Campaigns) > 0 {
-			fmt.Fprintln(w, "ACCOUNT\tCAMPAIGN\tREMOVED AT\tASSIGNMENTS\tCONVERSIONS\tHISTORY")
-		}
-		for _, c := range plan.Campaigns {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\n", c.AccountName, c.CampaignKey, c.RemovedAt.UTC().Format(time.RFC3339),
-				c.Rows[retention.Assignments], c.Rows[retention.Conversions], c.Rows[retention.History])
-		}
+	fmt.Fprintf(w, "campaigns removed from their settings more than %s ago (USS_RETENTION): %d\n", cfg.Retention, len(plan.Campaigns))
+	if len(plan.Campaigns) > 0 {
+		fmt.Fprintln(w, "ACCOUNT\tCAMPAIGN\tREMOVED AT\tASSIGNMENTS\tCONVERSIONS\tHISTORY")
 	}
-	if cfg.SettingsKeep > 0 {
-		fmt.Fprintf(w, "settings versions beyond each account's newest %d (USS_SETTINGS_KEEP):\n", cfg.SettingsKeep)
-		if len(plan.Settings) > 0 {
-			fmt.Fprintln(w, "ACCOUNT\tVERSIONS")
-		}
-		for _, v := range plan.Settings {
-			fmt.Fprintf(w, "%s\t%d\n", v.AccountName, v.Versions)
-		}
+	for _, c := range plan.Campaigns {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\n", c.AccountName, c.CampaignKey, c.RemovedAt.UTC().Format(time.RFC3339),
+			c.Rows[retention.Assignments], c.Rows[retention.Conversions], c.Rows[retention.History])
 	}
 	fmt.Fprintln(w, "dry run: nothing was deleted")
 	return w.Flush()

@@ -97,15 +97,19 @@ func (s *Storage) Get(userID, campaignKey string) schema.UserData {
 		GoalIdentifier: a.GoalIdentifier}
 }
 
-// Set stores the user's variation and converted goals (joined by "_vwo_"). uss adds the
-// goals to the stored ones while the variation is unchanged, so two servers tracking
-// different goals at once lose neither.
+// Set stores the user's variation and converted goals (joined by "_vwo_"). It never replaces
+// a variation uss already stores (client.SetAssignmentIfAbsent): when two servers decide a
+// new user at once, the first write wins and the other server's Get returns it from then
+// on (the SDK takes no answer from Set, so that server's one decision in flight keeps its
+// own variation). A whitelisted track, which the SDK stores with the whitelisted variation,
+// leaves the stored one alone too. uss adds the goals to the stored ones while the variation
+// is the same, so two servers tracking different goals at once lose neither.
 func (s *Storage) Set(userID, campaignKey, variationName, goalIdentifier string) {
 	if !s.guard.WriteAllowed(guardKey(userID, campaignKey), variationEntry(variationName)) {
 		s.onError(fmt.Errorf("uss set assignment: %w", ErrWriteSkipped))
 		return
 	}
-	_, err := s.c.SetAssignment(context.Background(), client.Assignment{UserID: userID, CampaignKey: campaignKey,
+	_, err := s.c.SetAssignmentIfAbsent(context.Background(), client.Assignment{UserID: userID, CampaignKey: campaignKey,
 		VariationName: variationName, GoalIdentifier: goalIdentifier})
 	if err != nil {
 		s.onError(err)

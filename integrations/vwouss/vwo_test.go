@@ -160,6 +160,39 @@ func TestConcurrentTracksFromTwoServersLoseNoGoal(t *testing.T) {
 	require.Zero(t, logB.Len())
 }
 
+// Two servers decide a new user at once and both write what they decided, in the SDK's order:
+// each reads (nothing stored), then sets. The second write does not replace the first: uss
+// keeps the first writer's variation, and every later decision on either server returns it.
+// The same holds for a whitelisted track, which the SDK stores with the whitelisted variation.
+func TestASetNeverReplacesAStoredVariation(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t)
+	apiKey := s.NewKey(t, "acme")
+	storeA, logA := newStorage(t, s.URL, apiKey)
+	storeB, logB := newStorage(t, s.URL, apiKey)
+	const u = "user-1"
+	require.Equal(t, schema.UserData{}, storeA.Get(u, campaign))
+	require.Equal(t, schema.UserData{}, storeB.Get(u, campaign))
+	storeA.Set(u, campaign, "Control", "")
+	storeB.Set(u, campaign, "Variation-1", "")
+	r, _ := stored(t, s, apiKey, u)
+	require.Equal(t, record{UserID: u, CampaignKey: campaign, VariationName: "Control"}, r, "the first writer wins")
+
+	a, b := launch(t, settings(t, 100, 0), storeA), launch(t, settings(t, 0, 100), storeB)
+	require.Equal(t, "Control", a.Activate(campaign, u, nil))
+	require.Equal(t, "Control", b.Activate(campaign, u, nil))
+
+	storeB.Set(u, campaign, "Variation-1", "signup") // a whitelisted track of the user
+	r, _ = stored(t, s, apiKey, u)
+	require.Equal(t, record{UserID: u, CampaignKey: campaign, VariationName: "Control"}, r)
+	require.Equal(t, tracked(true), b.Track(campaign, u, "signup", nil))
+	r, _ = stored(t, s, apiKey, u)
+	require.Equal(t, record{UserID: u, CampaignKey: campaign, VariationName: "Control", GoalIdentifier: "signup"}, r,
+		"goals of the stored variation still join")
+	require.Zero(t, logA.Len())
+	require.Zero(t, logB.Len())
+}
+
 // A known difference from uss's own decisions: the VWO Go SDK gives no variation to a user
 // whose stored variation is no longer in the campaign, and does not re-bucket or write.
 func TestAStoredVariationMissingFromTheSettingsGivesNoVariation(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/uss/uss/internal/bucketing"
+	"github.com/uss/uss/internal/segment"
 )
 
 // Type is a campaign type of VWO's server-side ("FullStack") model.
@@ -21,17 +22,12 @@ const (
 const StatusRunning = "RUNNING"
 
 // knownStatuses are the campaign states VWO reports (the Go SDK's own test
-// data uses NOT_RUNNING). Anything else is refused at upload: a typo such as
-// "Running" would otherwise switch a campaign off without a word.
-var knownStatuses = map[string]bool{
-	StatusRunning: true,
-	"PAUSED":      true,
-	"STOPPED":     true,
-	"NOT_STARTED": true,
-	"NOT_RUNNING": true,
-	"ARCHIVED":    true,
-	"TRASHED":     true,
-}
+// data uses NOT_RUNNING), sorted. Anything else is refused at upload: a typo
+// such as "Running" would otherwise switch a campaign off without a word.
+var knownStatuses = []string{"ARCHIVED", "NOT_RUNNING", "NOT_STARTED", "PAUSED", StatusRunning, "STOPPED", "TRASHED"}
+
+// knownTypes are the campaign types, sorted.
+var knownTypes = []string{string(TypeFeatureRollout), string(TypeFeatureTest), string(TypeVisualAB)}
 
 // GoalType is the kind of a campaign goal.
 type GoalType string
@@ -41,6 +37,9 @@ const (
 	GoalCustom  GoalType = "CUSTOM_GOAL"
 	GoalRevenue GoalType = "REVENUE_TRACKING"
 )
+
+// knownGoalTypes are the goal types, sorted.
+var knownGoalTypes = []string{string(GoalCustom), string(GoalRevenue)}
 
 // Campaign is one campaign of a settings file, with its variation ranges,
 // seeds and segments worked out at parse time. It must not be modified.
@@ -58,7 +57,7 @@ type Campaign struct {
 	IsOBv2                   bool
 	IsMAB                    bool
 	// Segments is the pre-segmentation rule; nil when the campaign has none.
-	Segments   *Segment
+	Segments   *segment.Segment
 	Goals      []*Goal
 	Variations []*Variation
 	// Variables are the rollout-level variables of FEATURE_ROLLOUT campaigns.
@@ -69,7 +68,7 @@ type Campaign struct {
 	// trafficPrefix seeds traffic and whitelisting: "<id>_" when the
 	// campaign seed flag (or node's isNB/isNBv2) is on, else "".
 	trafficPrefix string
-	// variationPrefix and multiplier are VWO-REFERENCE 2.3's choice between
+	// variationPrefix and multiplier are the choice (docs/decisions.md, Bucketing) between
 	// the old model and node's new bucketing (isNB/isNBv2 with isOB/isOBv2).
 	variationPrefix string
 	multiplier      float64
@@ -86,8 +85,9 @@ type Variation struct {
 	// weight 0), computed from the weights as the SDKs do.
 	Range bucketing.Range
 	// Segments is the whitelisting rule; nil when the variation has none.
-	Segments         *Segment
-	Changes          json.RawMessage
+	Segments *segment.Segment
+	// A variation's "changes" are not kept: uss decides, it does not apply changes, and the
+	// file as uploaded (GET /v1/settings) still has them.
 	Variables        []Variable
 	IsFeatureEnabled bool
 }
@@ -117,10 +117,8 @@ type Variable struct {
 	Value json.RawMessage
 }
 
-// knownVariableTypes are the feature-variable types of the campaign model.
-var knownVariableTypes = map[string]bool{
-	"string": true, "integer": true, "double": true, "boolean": true, "json": true,
-}
+// knownVariableTypes are the feature-variable types of the campaign model, sorted.
+var knownVariableTypes = []string{"boolean", "double", "integer", "json", "string"}
 
 // Running reports whether the campaign hands out variations at all.
 func (c *Campaign) Running() bool {

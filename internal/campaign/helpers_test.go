@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/uss/uss/internal/campaign"
-	"github.com/uss/uss/internal/campaign/vwovectors"
+	"github.com/uss/uss/internal/vwovectors"
 )
 
 // settingsFiles returns the named settings files of a vectors file, each as
@@ -24,13 +24,6 @@ func mustParse(t *testing.T, data []byte) *campaign.Settings {
 	s, err := campaign.Parse(data)
 	require.NoError(t, err)
 	return s
-}
-
-func variationName(v *campaign.Variation) *string {
-	if v == nil {
-		return nil
-	}
-	return &v.Name
 }
 
 // realisticSettings is a campaign as VWO's UI makes them: whitelisting on,

@@ -4,16 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/uss/uss/internal/bucketing"
+	"github.com/uss/uss/internal/jsoncheck"
+	"github.com/uss/uss/internal/segment"
 )
 
-// Settings is a parsed and validated VWO server-side settings file
-// (VWO-REFERENCE 3). One value is shared by every request: treat it, and
-// everything it points to, as read-only; it is then safe for concurrent use.
+// Settings is a parsed and validated VWO server-side settings file (the
+// format is in docs/decisions.md). One value is shared by every request:
+// treat it, and everything it points to, as read-only; it is then safe for
+// concurrent use.
 type Settings struct {
 	SDKKey string
 	// AccountID is kept as text: VWO sends a number or a string, and the
@@ -32,34 +33,17 @@ type Settings struct {
 	IsNBv2             bool
 	CollectionPrefix   string
 
-	raw       []byte
 	byKey     map[string]*Campaign
 	warnings  []string
 	namespace [16]byte
 }
 
-// Group is a mutually exclusive group (VWO-REFERENCE 2.5).
-type Group struct {
-	Name      string
-	Campaigns []int
-	// ET is the selection type: 1 (or 0, absent) random, 2 advanced.
-	ET int
-	// P lists campaign ids by priority (advanced groups).
-	P []int
-	// WT maps campaign ids to weights (advanced groups).
-	WT map[string]float64
-}
-
-// Raw returns the file exactly as uploaded, so that it can be served back
-// byte for byte. The caller must not modify it.
-func (s *Settings) Raw() []byte { return s.raw }
-
 // Campaign returns the campaign with that key, or nil.
 func (s *Settings) Campaign(key string) *Campaign { return s.byKey[key] }
 
 // Warnings lists what loads but will not behave as its author may expect,
-// such as a regex that Go's RE2 syntax cannot compile (the condition is
-// then always false, as in VWO's SDKs).
+// such as a regex that RE2 cannot compile (the condition is then always
+// false, as in VWO's Go SDK).
 func (s *Settings) Warnings() []string { return s.warnings }
 
 // UserUUID is the VWO UUID of a user of this settings file's account.
@@ -80,62 +64,77 @@ const weightTolerance = 0.01
 // and segments, regexes included, are all worked out here, so deciding does
 // no parsing.
 func Parse(data []byte) (*Settings, error) {
-	c := &checker{}
-	s := parseSettings(c, data)
-	if err := c.err(); err != nil {
+	return ParseWithin(data, Limits{})
+}
+
+// Limits bound what one file may hold, beyond the fixed bounds on segments and regexes that
+// every file has.
+type Limits struct {
+	// Campaigns is the most campaigns the file may list; 0 is no bound.
+	Campaigns int
+}
+
+// ParseWithin is Parse with limits: a file over them is refused, with that problem alone.
+func ParseWithin(data []byte, limits Limits) (*Settings, error) {
+	c := &jsoncheck.Checker{}
+	p := &parser{Checker: c, segments: segment.NewCompiler(c), limits: limits}
+	s := p.settings(data)
+	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	s.raw = bytes.Clone(data)
-	s.warnings = c.warnings
+	s.warnings = c.Warnings()
 	return s, nil
 }
 
-func parseSettings(c *checker, data []byte) *Settings {
+func (p *parser) settings(data []byte) *Settings {
 	s := &Settings{}
-	if !json.Valid(data) {
-		var probe any
-		err := json.Unmarshal(data, &probe)
-		c.addf("settings", "not valid JSON: %v", err)
+	// SDKs read the stored file too: each JSON parser resolves a repeated key or text that
+	// is not UTF-8 its own way, and could then decide otherwise than uss.
+	if !p.Document("settings", data) {
 		return s
 	}
-	root, ok := c.object("settings", data)
+	o, ok := p.Object("settings", data)
 	if !ok {
 		return s
 	}
-
-	s.SDKKey = c.optionalStr(root, "sdkKey", "sdkKey")
-	s.AccountID = parseAccountID(c, root["accountId"])
-	if present(root["version"]) {
-		s.Version = scalarText(c, "version", root["version"])
+	root := fields{p: p, o: o}
+	s.SDKKey = root.optionalString("sdkKey")
+	s.AccountID = p.accountID(root)
+	if root.present("version") {
+		s.Version = p.scalarText("version", root.o.Get("version"))
 	}
-	s.IsEventArchEnabled = c.optionalBool(root, "isEventArchEnabled", "isEventArchEnabled")
-	s.IsNB = c.optionalBool(root, "isNB", "isNB")
-	s.IsNBv2 = c.optionalBool(root, "isNBv2", "isNBv2")
-	s.CollectionPrefix = c.optionalStr(root, "collectionPrefix", "collectionPrefix")
-	s.Groups = parseGroups(c, root["groups"])
-	s.CampaignGroups = parseCampaignGroups(c, root["campaignGroups"])
+	s.IsEventArchEnabled = root.optionalBool("isEventArchEnabled")
+	s.IsNB = root.optionalBool("isNB")
+	s.IsNBv2 = root.optionalBool("isNBv2")
+	s.CollectionPrefix = root.optionalString("collectionPrefix")
+	s.Groups = p.groups(root.o.Get("groups"))
+	s.CampaignGroups = p.campaignGroups(root.o.Get("campaignGroups"))
 	s.namespace = accountNamespace(s.AccountID)
 
-	if !present(root["campaigns"]) {
-		c.add("campaigns", "required")
+	raw, ok := root.required("campaigns")
+	if !ok {
 		return s
 	}
-	items, ok := c.array("campaigns", root["campaigns"])
+	items, ok := p.Array("campaigns", raw)
 	if !ok {
+		return s
+	}
+	if most := p.limits.Campaigns; most > 0 && len(items) > most {
+		p.Addf("campaigns", "the file lists %d campaigns, more than the %d this server accepts per account", len(items), most)
 		return s
 	}
 	s.byKey = make(map[string]*Campaign, len(items))
 	keyAt := make(map[string]int, len(items))
 	idAt := make(map[int]int, len(items))
 	for i, item := range items {
-		path := indexPath("campaigns", i)
-		camp, idOK := parseCampaign(c, s, path, item)
+		path := jsoncheck.Index("campaigns", i)
+		camp, idOK := p.campaign(s, path, item)
 		if camp == nil {
 			continue
 		}
 		if camp.Key != "" {
 			if j, dup := keyAt[camp.Key]; dup {
-				c.addf(path+".key", "duplicate campaign key %s (also campaigns[%d])", truncate(camp.Key), j)
+				p.Addf(path+".key", "duplicate campaign key %s (also campaigns[%d])", jsoncheck.Quote(camp.Key), j)
 			} else {
 				keyAt[camp.Key] = i
 				s.byKey[camp.Key] = camp
@@ -144,7 +143,7 @@ func parseSettings(c *checker, data []byte) *Settings {
 		if j, dup := idAt[camp.ID]; dup && idOK {
 			// Ids seed bucketing and identify the campaign in VWO's
 			// reports; two campaigns with one id would share users.
-			c.addf(path+".id", "duplicate campaign id %d (also campaigns[%d])", camp.ID, j)
+			p.Addf(path+".id", "duplicate campaign id %d (also campaigns[%d])", camp.ID, j)
 		} else if idOK {
 			idAt[camp.ID] = i
 		}
@@ -153,191 +152,69 @@ func parseSettings(c *checker, data []byte) *Settings {
 	return s
 }
 
-// parseAccountID keeps the account id's decimal text. It is required: the
+// accountID keeps the account id's decimal text. It is required: the
 // user UUID and node's isNBv2 seed are derived from it.
-func parseAccountID(c *checker, raw json.RawMessage) string {
-	if !present(raw) {
-		c.add("accountId", "required")
+func (p *parser) accountID(root fields) string {
+	raw, ok := root.required("accountId")
+	if !ok {
 		return ""
 	}
-	switch jsonKind(raw) {
+	switch jsoncheck.Kind(raw) {
 	case '"':
-		s, _ := c.str("accountId", raw)
+		s, _ := p.String("accountId", raw)
 		if s == "" {
-			c.add("accountId", "must not be empty")
+			p.Add("accountId", "must not be empty")
 		}
 		return s
 	case '0':
-		n, ok := c.integerText("accountId", raw)
-		if !ok {
-			return ""
-		}
+		n, _ := p.IntegerText("accountId", raw)
 		return n
 	}
-	c.add("accountId", "must be a whole number or a string")
+	p.Add("accountId", "must be a whole number or a string")
 	return ""
 }
 
-// integerText returns a whole JSON number as decimal text, without the int32
-// range limit that ids have (account ids only need to print the same).
-func (c *checker) integerText(path string, raw json.RawMessage) (string, bool) {
-	text := string(bytes.TrimSpace(raw))
-	if n, err := strconv.ParseInt(text, 10, 64); err == nil {
-		return strconv.FormatInt(n, 10), true
-	}
-	f, err := strconv.ParseFloat(text, 64)
-	if err != nil || f != math.Trunc(f) || math.Abs(f) >= 1<<63 {
-		c.addf(path, "must be a whole number, got %s", truncate(text))
-		return "", false
-	}
-	return strconv.FormatInt(int64(f), 10), true
-}
-
 // scalarText reads a field that VWO sends as a number or a string.
-func scalarText(c *checker, path string, raw json.RawMessage) string {
-	switch jsonKind(raw) {
+func (p *parser) scalarText(path string, raw json.RawMessage) string {
+	switch jsoncheck.Kind(raw) {
 	case '"':
-		s, _ := c.str(path, raw)
+		s, _ := p.String(path, raw)
 		return s
 	case '0':
 		return string(bytes.TrimSpace(raw))
 	}
-	c.add(path, "must be a number or a string")
+	p.Add(path, "must be a number or a string")
 	return ""
 }
 
-func parseGroups(c *checker, raw json.RawMessage) map[string]Group {
-	if !present(raw) {
-		return nil
-	}
-	o, ok := c.object("groups", raw)
-	if !ok {
-		return nil
-	}
-	groups := make(map[string]Group, len(o))
-	for id, item := range o {
-		path := "groups[" + strconv.Quote(id) + "]"
-		g, ok := c.object(path, item)
-		if !ok {
-			continue
-		}
-		group := Group{Name: c.optionalStr(g, "name", path+".name")}
-		group.Campaigns = intList(c, path+".campaigns", g["campaigns"])
-		if present(g["et"]) {
-			group.ET, _ = c.integer(path+".et", g["et"])
-		}
-		group.P = intList(c, path+".p", g["p"])
-		if present(g["wt"]) {
-			if wt, ok := c.object(path+".wt", g["wt"]); ok {
-				group.WT = make(map[string]float64, len(wt))
-				for cid, w := range wt {
-					group.WT[cid], _ = c.number(path+".wt["+strconv.Quote(cid)+"]", w)
-				}
-			}
-		}
-		groups[id] = group
-	}
-	return groups
-}
-
-func parseCampaignGroups(c *checker, raw json.RawMessage) map[string]int {
-	if !present(raw) {
-		return nil
-	}
-	o, ok := c.object("campaignGroups", raw)
-	if !ok {
-		return nil
-	}
-	m := make(map[string]int, len(o))
-	for cid, gid := range o {
-		m[cid], _ = c.integer("campaignGroups["+strconv.Quote(cid)+"]", gid)
-	}
-	return m
-}
-
-func intList(c *checker, path string, raw json.RawMessage) []int {
-	if !present(raw) {
-		return nil
-	}
-	items, ok := c.array(path, raw)
-	if !ok {
-		return nil
-	}
-	out := make([]int, 0, len(items))
-	for i, item := range items {
-		if n, ok := c.integer(indexPath(path, i), item); ok {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-func parseCampaign(c *checker, s *Settings, path string, raw json.RawMessage) (camp *Campaign, idOK bool) {
-	o, ok := c.object(path, raw)
+func (p *parser) campaign(s *Settings, path string, raw json.RawMessage) (camp *Campaign, idOK bool) {
+	f, ok := p.object(path, raw)
 	if !ok {
 		return nil, false
 	}
 	camp = &Campaign{userNamespace: s.namespace}
-
-	if present(o["id"]) {
-		camp.ID, idOK = c.integer(path+".id", o["id"])
-	} else {
-		c.add(path+".id", "required")
-	}
-	if present(o["key"]) {
-		if key, ok := c.str(path+".key", o["key"]); ok && c.identifier(path+".key", key) {
-			camp.Key = key
+	camp.ID, idOK = f.requiredInt("id")
+	camp.Key, _ = f.requiredIdentifier("key")
+	camp.Name = f.optionalString("name")
+	camp.Status = f.oneOf("status", "status", knownStatuses, true)
+	camp.Type = Type(f.oneOf("type", "type", knownTypes, true))
+	if pt, ok := f.requiredInt("percentTraffic"); ok {
+		if pt < 0 || pt > bucketing.MaxTraffic {
+			p.Addf(f.at("percentTraffic"), "must be between 0 and 100, is %d", pt)
+		} else {
+			camp.PercentTraffic = pt
 		}
-	} else {
-		c.add(path+".key", "required")
 	}
-	camp.Name = c.optionalStr(o, "name", path+".name")
-
-	if present(o["status"]) {
-		if status, ok := c.str(path+".status", o["status"]); ok {
-			if knownStatuses[status] {
-				camp.Status = status
-			} else {
-				c.addf(path+".status", "unknown status %s (known: %s)", truncate(status), knownList(knownStatuses))
-			}
-		}
-	} else {
-		c.add(path+".status", "required")
-	}
-	if present(o["type"]) {
-		if typ, ok := c.str(path+".type", o["type"]); ok {
-			switch Type(typ) {
-			case TypeVisualAB, TypeFeatureTest, TypeFeatureRollout:
-				camp.Type = Type(typ)
-			default:
-				c.addf(path+".type", "unknown type %s (known: FEATURE_ROLLOUT, FEATURE_TEST, VISUAL_AB)", truncate(typ))
-			}
-		}
-	} else {
-		c.add(path+".type", "required")
-	}
-	if present(o["percentTraffic"]) {
-		if pt, ok := c.integer(path+".percentTraffic", o["percentTraffic"]); ok {
-			if pt < 0 || pt > bucketing.MaxTraffic {
-				c.addf(path+".percentTraffic", "must be between 0 and 100, is %d", pt)
-			} else {
-				camp.PercentTraffic = pt
-			}
-		}
-	} else {
-		c.add(path+".percentTraffic", "required")
-	}
-
-	camp.IsForcedVariationEnabled = c.optionalBool(o, "isForcedVariationEnabled", path+".isForcedVariationEnabled")
-	camp.IsBucketingSeedEnabled = c.optionalBool(o, "isBucketingSeedEnabled", path+".isBucketingSeedEnabled")
-	camp.IsUserListEnabled = c.optionalBool(o, "isUserListEnabled", path+".isUserListEnabled")
-	camp.IsOB = c.optionalBool(o, "isOB", path+".isOB")
-	camp.IsOBv2 = c.optionalBool(o, "isOBv2", path+".isOBv2")
-	camp.IsMAB = c.optionalBool(o, "isMAB", path+".isMAB")
-	camp.Segments = compileSegment(c, path+".segments", o["segments"])
-	camp.Goals = parseGoals(c, path+".goals", o["goals"])
-	camp.Variables = parseVariables(c, path+".variables", o["variables"])
-	camp.Variations = parseVariations(c, path+".variations", o["variations"])
+	camp.IsForcedVariationEnabled = f.optionalBool("isForcedVariationEnabled")
+	camp.IsBucketingSeedEnabled = f.optionalBool("isBucketingSeedEnabled")
+	camp.IsUserListEnabled = f.optionalBool("isUserListEnabled")
+	camp.IsOB = f.optionalBool("isOB")
+	camp.IsOBv2 = f.optionalBool("isOBv2")
+	camp.IsMAB = f.optionalBool("isMAB")
+	camp.Segments = f.segment("segments")
+	camp.Goals = p.goals(f)
+	camp.Variables = p.variables(f)
+	camp.Variations = p.variations(f)
 
 	camp.ranges = make([]bucketing.Range, len(camp.Variations))
 	camp.names = make([]string, len(camp.Variations))
@@ -352,10 +229,10 @@ func parseCampaign(c *checker, s *Settings, path string, raw json.RawMessage) (c
 	return camp, idOK
 }
 
-// setSeeds picks the seed prefixes and multiplier (VWO-REFERENCE 2.1, 2.3).
-// Without node's account flags this is the Go SDK's model: "<id>_<user>"
-// with isBucketingSeedEnabled, the raw user id otherwise, and the
-// 100/percentTraffic multiplier.
+// setSeeds picks the seed prefixes and multiplier (docs/decisions.md,
+// Bucketing). Without node's account flags this is the Go SDK's model:
+// "<id>_<user>" with isBucketingSeedEnabled, the raw user id otherwise, and
+// the 100/percentTraffic multiplier.
 func setSeeds(camp *Campaign, s *Settings) {
 	nb, nbv2 := s.IsNB, s.IsNBv2
 	if nb || nbv2 || camp.IsBucketingSeedEnabled {
@@ -379,17 +256,18 @@ func setSeeds(camp *Campaign, s *Settings) {
 	}
 }
 
-func parseVariations(c *checker, path string, raw json.RawMessage) []*Variation {
-	if !present(raw) {
-		c.add(path, "required")
+func (p *parser) variations(camp fields) []*Variation {
+	path := camp.at("variations")
+	raw, ok := camp.required("variations")
+	if !ok {
 		return nil
 	}
-	items, ok := c.array(path, raw)
+	items, ok := p.Array(path, raw)
 	if !ok {
 		return nil
 	}
 	if len(items) == 0 {
-		c.add(path, "must not be empty")
+		p.Add(path, "must not be empty")
 		return nil
 	}
 	variations := make([]*Variation, 0, len(items))
@@ -397,59 +275,42 @@ func parseVariations(c *checker, path string, raw json.RawMessage) []*Variation 
 	idAt := make(map[int]int, len(items))
 	sum, weightsOK := 0.0, true
 	for i, item := range items {
-		p := indexPath(path, i)
-		o, ok := c.object(p, item)
+		f, ok := p.object(jsoncheck.Index(path, i), item)
 		if !ok {
 			weightsOK = false
 			continue
 		}
 		v := &Variation{}
-		if present(o["id"]) {
-			if id, ok := c.integer(p+".id", o["id"]); ok {
-				v.ID = id
-				if j, dup := idAt[id]; dup {
-					c.addf(p+".id", "duplicate variation id %d (also %s)", id, indexPath(path, j))
-				} else {
-					idAt[id] = i
-				}
-			}
-		} else {
-			c.add(p+".id", "required")
-		}
-		if present(o["name"]) {
-			if name, ok := c.str(p+".name", o["name"]); ok && c.identifier(p+".name", name) {
-				v.Name = name
-				if j, dup := nameAt[name]; dup {
-					c.addf(p+".name", "duplicate variation name %s (also %s)", truncate(name), indexPath(path, j))
-				} else {
-					nameAt[name] = i
-				}
-			}
-		} else {
-			c.add(p+".name", "required")
-		}
-		if present(o["weight"]) {
-			if w, ok := c.number(p+".weight", o["weight"]); ok {
-				if w < 0 || w > 100 {
-					c.addf(p+".weight", "must be between 0 and 100, is %v", w)
-					weightsOK = false
-				} else {
-					v.Weight = w
-					sum += w
-				}
+		if id, ok := f.requiredInt("id"); ok {
+			v.ID = id
+			if j, dup := idAt[id]; dup {
+				p.Addf(f.at("id"), "duplicate variation id %d (also %s)", id, jsoncheck.Index(path, j))
 			} else {
-				weightsOK = false
+				idAt[id] = i
 			}
-		} else {
-			c.add(p+".weight", "required")
+		}
+		if name, ok := f.requiredIdentifier("name"); ok {
+			v.Name = p.Intern(name)
+			if j, dup := nameAt[name]; dup {
+				p.Addf(f.at("name"), "duplicate variation name %s (also %s)", jsoncheck.Quote(name), jsoncheck.Index(path, j))
+			} else {
+				nameAt[name] = i
+			}
+		}
+		if raw, ok := f.required("weight"); !ok {
 			weightsOK = false
+		} else if w, ok := p.Number(f.at("weight"), raw); !ok {
+			weightsOK = false
+		} else if w < 0 || w > 100 {
+			p.Addf(f.at("weight"), "must be between 0 and 100, is %v", w)
+			weightsOK = false
+		} else {
+			v.Weight = w
+			sum += w
 		}
-		v.Segments = compileSegment(c, p+".segments", o["segments"])
-		if present(o["changes"]) {
-			v.Changes = json.RawMessage(bytes.Clone(o["changes"]))
-		}
-		v.Variables = parseVariables(c, p+".variables", o["variables"])
-		v.IsFeatureEnabled = c.optionalBool(o, "isFeatureEnabled", p+".isFeatureEnabled")
+		v.Segments = f.segment("segments")
+		v.Variables = p.variables(f)
+		v.IsFeatureEnabled = f.optionalBool("isFeatureEnabled")
 		variations = append(variations, v)
 	}
 
@@ -461,115 +322,67 @@ func parseVariations(c *checker, path string, raw json.RawMessage) []*Variation 
 		switch {
 		case math.Abs(sum-100) > weightTolerance:
 			// Weights have at most four decimals; round away float noise.
-			c.addf(path, "weights must sum to 100 (within %v), they sum to %v", weightTolerance, math.Round(sum*1e6)/1e6)
+			p.Addf(path, "weights must sum to 100 (within %v), they sum to %v", weightTolerance, math.Round(sum*1e6)/1e6)
 		case cum < bucketing.MaxVariation:
-			c.addf(path, "weights leave buckets %d..10000 without a variation", cum+1)
+			p.Addf(path, "weights leave buckets %d..10000 without a variation", cum+1)
 		}
 	}
 	return variations
 }
 
-func parseGoals(c *checker, path string, raw json.RawMessage) []*Goal {
-	if !present(raw) {
-		return nil
-	}
-	items, ok := c.array(path, raw)
-	if !ok {
+func (p *parser) goals(camp fields) []*Goal {
+	items := camp.array("goals")
+	if items == nil {
 		return nil
 	}
 	goals := make([]*Goal, 0, len(items))
 	identifierAt := make(map[string]int, len(items))
 	for i, item := range items {
-		p := indexPath(path, i)
-		o, ok := c.object(p, item)
+		f, ok := p.object(jsoncheck.Index(camp.at("goals"), i), item)
 		if !ok {
 			continue
 		}
 		g := &Goal{}
-		if present(o["identifier"]) {
-			if id, ok := c.str(p+".identifier", o["identifier"]); ok && c.identifier(p+".identifier", id) {
-				switch j, dup := identifierAt[id]; {
-				case strings.Contains(id, goalDelimiter):
-					c.addf(p+".identifier", "must not contain %q, VWO's goal-list delimiter", goalDelimiter)
-				case dup:
-					c.addf(p+".identifier", "duplicate goal identifier %s (also %s)", truncate(id), indexPath(path, j))
-				default:
-					identifierAt[id] = i
-				}
-				g.Identifier = id
+		if id, ok := f.requiredIdentifier("identifier"); ok {
+			switch j, dup := identifierAt[id]; {
+			case strings.Contains(id, goalDelimiter):
+				p.Addf(f.at("identifier"), "must not contain %q, VWO's goal-list delimiter", goalDelimiter)
+			case dup:
+				p.Addf(f.at("identifier"), "duplicate goal identifier %s (also %s)", jsoncheck.Quote(id), jsoncheck.Index(camp.at("goals"), j))
+			default:
+				identifierAt[id] = i
 			}
-		} else {
-			c.add(p+".identifier", "required")
+			g.Identifier = p.Intern(id)
 		}
-		if present(o["id"]) {
-			g.ID, _ = c.integer(p+".id", o["id"])
-		} else {
-			c.add(p+".id", "required")
-		}
-		if present(o["type"]) {
-			if typ, ok := c.str(p+".type", o["type"]); ok {
-				switch GoalType(typ) {
-				case GoalCustom, GoalRevenue:
-					g.Type = GoalType(typ)
-				default:
-					c.addf(p+".type", "unknown goal type %s (known: CUSTOM_GOAL, REVENUE_TRACKING)", truncate(typ))
-				}
-			}
-		} else {
-			c.add(p+".type", "required")
-		}
-		g.RevenueProp = c.optionalStr(o, "revenueProp", p+".revenueProp")
-		if present(o["mca"]) {
-			if mca, ok := c.integer(p+".mca", o["mca"]); ok {
-				g.MCA = &mca
-			}
+		g.ID, _ = f.requiredInt("id")
+		g.Type = GoalType(f.oneOf("type", "goal type", knownGoalTypes, true))
+		g.RevenueProp = p.Intern(f.optionalString("revenueProp"))
+		if mca, ok := f.optionalInt("mca"); ok {
+			g.MCA = &mca
 		}
 		goals = append(goals, g)
 	}
 	return goals
 }
 
-func parseVariables(c *checker, path string, raw json.RawMessage) []Variable {
-	if !present(raw) {
-		return nil
-	}
-	items, ok := c.array(path, raw)
-	if !ok {
+func (p *parser) variables(owner fields) []Variable {
+	items := owner.array("variables")
+	if items == nil {
 		return nil
 	}
 	vars := make([]Variable, 0, len(items))
 	for i, item := range items {
-		p := indexPath(path, i)
-		o, ok := c.object(p, item)
+		f, ok := p.object(jsoncheck.Index(owner.at("variables"), i), item)
 		if !ok {
 			continue
 		}
-		v := Variable{Key: c.optionalStr(o, "key", p+".key")}
-		if present(o["id"]) {
-			v.ID, _ = c.integer(p+".id", o["id"])
-		}
-		if present(o["type"]) {
-			if typ, ok := c.str(p+".type", o["type"]); ok {
-				if knownVariableTypes[typ] {
-					v.Type = typ
-				} else {
-					c.addf(p+".type", "unknown variable type %s (known: boolean, double, integer, json, string)", truncate(typ))
-				}
-			}
-		}
+		v := Variable{Key: p.Intern(f.optionalString("key"))}
+		v.ID, _ = f.optionalInt("id")
+		v.Type = f.oneOf("type", "variable type", knownVariableTypes, false)
 		// The value stays as sent: VWO's own test files send "123" for an
 		// integer variable and expect SDKs to coerce it.
-		v.Value = json.RawMessage(bytes.Clone(o["value"]))
+		v.Value = json.RawMessage(bytes.Clone(f.o.Get("value")))
 		vars = append(vars, v)
 	}
 	return vars
-}
-
-func knownList(known map[string]bool) string {
-	names := make([]string, 0, len(known))
-	for name := range known {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return strings.Join(names, ", ")
 }

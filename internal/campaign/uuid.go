@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// VWO's user UUID (VWO-REFERENCE 1.6) is a chain of name-based (SHA-1,
+// VWO's user UUID (docs/decisions.md, Whitelisting) is a chain of name-based (SHA-1,
 // version 5) UUIDs: the URL namespace, then "https://vwo.com", then the
 // account id, then the user id; printed as upper-case hex without dashes.
 // "user" whitelisting lists hold these UUIDs when isUserListEnabled.

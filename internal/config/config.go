@@ -35,9 +35,6 @@ type Config struct {
 	// USS_RETENTION: the data of a campaign removed from its settings longer ago than this is
 	// deleted by the retention task; 0 (the default) keeps it for ever.
 	Retention time.Duration
-	// USS_SETTINGS_KEEP: each account keeps its newest N settings versions; 0 (the default)
-	// keeps all.
-	SettingsKeep int
 	// USS_RETENTION_INTERVAL: how often the retention task runs (when anything is to delete).
 	RetentionInterval time.Duration
 	// USS_BULK_TIMEOUT: budget of one export or import, which stream for longer than a
@@ -46,6 +43,23 @@ type Config struct {
 	// USS_IMPORT_BODY_LIMIT: bytes of one import's body (it streams: memory does not grow
 	// with it; the limit bounds one transaction).
 	ImportBodyLimit int64
+	Limits          Limits
+}
+
+// Limits bound what clients can make one process hold (docs/operations.md).
+type Limits struct {
+	MaxConnections int           // USS_MAX_CONNECTIONS: client connections open at once
+	IdleTimeout    time.Duration // USS_IDLE_TIMEOUT: how long an idle keep-alive connection stays open
+	// USS_SETTINGS_MAX_CAMPAIGNS: campaigns one settings file may list.
+	SettingsMaxCampaigns int
+	SettingsKeep         int // USS_SETTINGS_KEEP: settings versions kept per account, the current one included
+}
+
+// DefaultLimits: about 20 KiB per open connection makes 4096 connections some 80 MiB; an
+// idle timeout above the 60 s of common load balancers (AWS ALB), so that none reuses a
+// connection uss has just closed; thousands of campaigns where real accounts have hundreds.
+func DefaultLimits() Limits {
+	return Limits{MaxConnections: 4096, IdleTimeout: 75 * time.Second, SettingsMaxCampaigns: 10000, SettingsKeep: 50}
 }
 
 // Default is the configuration of a local install: the local PostgreSQL, loopback only.
@@ -64,6 +78,7 @@ func Default() Config {
 		RetentionInterval:    time.Hour,
 		BulkTimeout:          30 * time.Minute,
 		ImportBodyLimit:      1 << 30,
+		Limits:               DefaultLimits(),
 	}
 }
 
@@ -104,10 +119,16 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("USS_SETTINGS_POLL_INTERVAL", &c.SettingsPollInterval)
 	parse("USS_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) })
 	duration("USS_RETENTION", &c.Retention)
-	parse("USS_SETTINGS_KEEP", func(v string) (err error) { c.SettingsKeep, err = strconv.Atoi(v); return err })
 	duration("USS_RETENTION_INTERVAL", &c.RetentionInterval)
 	duration("USS_BULK_TIMEOUT", &c.BulkTimeout)
 	size("USS_IMPORT_BODY_LIMIT", &c.ImportBodyLimit)
+	integer := func(name string, dst *int) {
+		parse(name, func(v string) (err error) { *dst, err = strconv.Atoi(v); return err })
+	}
+	integer("USS_MAX_CONNECTIONS", &c.Limits.MaxConnections)
+	duration("USS_IDLE_TIMEOUT", &c.Limits.IdleTimeout)
+	integer("USS_SETTINGS_MAX_CAMPAIGNS", &c.Limits.SettingsMaxCampaigns)
+	integer("USS_SETTINGS_KEEP", &c.Limits.SettingsKeep)
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			errs = append(errs, err)
@@ -145,9 +166,10 @@ func (c Config) Validate() error {
 	if c.Retention < 0 {
 		errs = append(errs, errors.New("USS_RETENTION: must not be negative (0 keeps everything)"))
 	}
-	if c.SettingsKeep < 0 {
-		errs = append(errs, errors.New("USS_SETTINGS_KEEP: must not be negative (0 keeps every version)"))
-	}
+	positive("USS_MAX_CONNECTIONS", c.Limits.MaxConnections > 0)
+	positive("USS_IDLE_TIMEOUT", c.Limits.IdleTimeout > 0)
+	positive("USS_SETTINGS_MAX_CAMPAIGNS", c.Limits.SettingsMaxCampaigns > 0)
+	positive("USS_SETTINGS_KEEP", c.Limits.SettingsKeep > 0)
 	return errors.Join(errs...)
 }
 

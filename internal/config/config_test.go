@@ -37,18 +37,22 @@ func TestEnvironmentOverridesDefaults(t *testing.T) {
 		"USS_SETTINGS_POLL_INTERVAL": "250ms",
 		"USS_LOG_LEVEL":              "debug",
 		"USS_RETENTION":              "720h",
-		"USS_SETTINGS_KEEP":          "20",
 		"USS_RETENTION_INTERVAL":     "10m",
 		"USS_BULK_TIMEOUT":           "2h",
 		"USS_IMPORT_BODY_LIMIT":      "2GiB",
+		"USS_MAX_CONNECTIONS":        "100",
+		"USS_IDLE_TIMEOUT":           "20s",
+		"USS_SETTINGS_MAX_CAMPAIGNS": "500",
+		"USS_SETTINGS_KEEP":          "3",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, Config{
 		DatabaseURL: "postgres://u:secret@db:5433/x", ListenAddr: ":9090", MigrateOnStart: false,
 		BodyLimit: 2 << 20, SettingsBodyLimit: 1 << 20, RequestTimeout: 750 * time.Millisecond,
 		ShutdownTimeout: time.Minute, APIKeyCacheTTL: 3 * time.Second, SettingsPollInterval: 250 * time.Millisecond,
-		LogLevel: slog.LevelDebug, Retention: 720 * time.Hour, SettingsKeep: 20, RetentionInterval: 10 * time.Minute,
+		LogLevel: slog.LevelDebug, Retention: 720 * time.Hour, RetentionInterval: 10 * time.Minute,
 		BulkTimeout: 2 * time.Hour, ImportBodyLimit: 2 << 30,
+		Limits: Limits{MaxConnections: 100, IdleTimeout: 20 * time.Second, SettingsMaxCampaigns: 500, SettingsKeep: 3},
 	}, c)
 	require.Equal(t, "postgres://u:REDACTED@db:5433/x", c.RedactedDatabaseURL())
 }
@@ -60,16 +64,28 @@ func TestEveryBadValueIsReportedAtOnce(t *testing.T) {
 		"USS_BODY_LIMIT":       "lots",
 		"USS_REQUEST_TIMEOUT":  "5",
 		"USS_LOG_LEVEL":        "loud",
-		"USS_SETTINGS_KEEP":    "all",
+		"USS_RETENTION":        "forever",
 	}))
 	require.Error(t, err)
-	for _, name := range []string{"USS_MIGRATE_ON_START", "USS_BODY_LIMIT", "USS_REQUEST_TIMEOUT", "USS_LOG_LEVEL", "USS_SETTINGS_KEEP"} {
+	for _, name := range []string{"USS_MIGRATE_ON_START", "USS_BODY_LIMIT", "USS_REQUEST_TIMEOUT", "USS_LOG_LEVEL", "USS_RETENTION"} {
 		require.Contains(t, err.Error(), name)
 	}
 
 	_, err = fromLookup(lookup(map[string]string{"USS_LISTEN_ADDR": "no-port", "USS_SHUTDOWN_TIMEOUT": "0s"}))
 	require.ErrorContains(t, err, "USS_LISTEN_ADDR")
 	require.ErrorContains(t, err, "USS_SHUTDOWN_TIMEOUT: must be positive")
+
+	_, err = fromLookup(lookup(map[string]string{"USS_MAX_CONNECTIONS": "many", "USS_SETTINGS_KEEP": "1.5"}))
+	require.ErrorContains(t, err, "USS_MAX_CONNECTIONS")
+	require.ErrorContains(t, err, "USS_SETTINGS_KEEP")
+	for _, name := range []string{"USS_MAX_CONNECTIONS", "USS_IDLE_TIMEOUT", "USS_SETTINGS_MAX_CAMPAIGNS", "USS_SETTINGS_KEEP"} {
+		value := "0"
+		if name == "USS_IDLE_TIMEOUT" {
+			value = "0s"
+		}
+		_, err = fromLookup(lookup(map[string]string{name: value}))
+		require.ErrorContains(t, err, name+": must be positive")
+	}
 }
 
 func TestABadDatabaseURLDoesNotEchoItsPassword(t *testing.T) {

@@ -1,4 +1,4 @@
-// Package goals tracks goal conversions with VWO's semantics (VWO-REFERENCE 1.4): which
+// Package goals tracks goal conversions with VWO's semantics (docs/decisions.md): which
 // campaigns a track call applies to, which goals count, revenue, returning users. A user
 // without a variation is decided first, as the VWO Go SDK does. The goal joins the
 // assignment's goal set and the conversions table in one atomic statement, so concurrent
@@ -52,11 +52,49 @@ type Request struct {
 	ShouldTrackReturningUser bool
 }
 
+// ReasonCode says in one stable word what a track did in one campaign; the API returns it as
+// a result's reasonCode. When the user has no variation, a result carries the decision's code
+// instead (decision.ReasonNotInTraffic, ...), so that it says why.
+type ReasonCode string
+
+// The track reason codes (docs/decisions.md).
+const (
+	// ReasonConverted: the goal converted for the first time and is counted.
+	ReasonConverted ReasonCode = "converted"
+	// ReasonConvertedAgain: the goal had converted and is counted again (a returning user with
+	// shouldTrackReturningUser, or a goal whose mca is -1).
+	ReasonConvertedAgain ReasonCode = "converted_again"
+	// ReasonAlreadyConverted: the goal had converted; nothing is counted.
+	ReasonAlreadyConverted ReasonCode = "already_converted"
+	// ReasonCampaignNotRunning: the campaign is not RUNNING; nothing is tracked.
+	ReasonCampaignNotRunning = ReasonCode(decision.ReasonCampaignNotRunning)
+	// ReasonRolloutHasNoGoals: feature rollouts track no goals.
+	ReasonRolloutHasNoGoals ReasonCode = "rollout_has_no_goals"
+	// ReasonGoalNotInCampaign: the campaign has no goal of that identifier.
+	ReasonGoalNotInCampaign ReasonCode = "goal_not_in_campaign"
+	// ReasonGoalTypeNotTracked: goalTypeToTrack excludes the goal's type.
+	ReasonGoalTypeNotTracked ReasonCode = "goal_type_not_tracked"
+	// ReasonRevenueMissing: a revenue goal without revenueValue.
+	ReasonRevenueMissing ReasonCode = "revenue_missing"
+)
+
+// ReasonCodes lists every code a track result can carry: the track's own, then those of a
+// decision that gives a tracked user no variation.
+var ReasonCodes = []ReasonCode{
+	ReasonConverted, ReasonConvertedAgain, ReasonAlreadyConverted, ReasonCampaignNotRunning, ReasonRolloutHasNoGoals,
+	ReasonGoalNotInCampaign, ReasonGoalTypeNotTracked, ReasonRevenueMissing,
+	ReasonCode(decision.ReasonNotInTraffic), ReasonCode(decision.ReasonSegmentMismatch), ReasonCode(decision.ReasonNoVariationRange),
+}
+
 // Result is the outcome in one campaign.
 type Result struct {
 	CampaignKey string
 	Tracked     bool
+	ReasonCode  ReasonCode
 	Reason      string
+	// Decision is the user's decision in the campaign; nil when the track stopped before one
+	// was made (a campaign or goal that cannot track).
+	Decision *decision.Decision
 }
 
 // Conversion is what the store records for one tracked goal.
@@ -105,7 +143,7 @@ type Decider interface {
 	Campaign(account uss.AccountID, key string) (*campaign.Campaign, error)
 	Campaigns(account uss.AccountID) ([]*campaign.Campaign, error)
 	DecideWith(ctx context.Context, store decision.Store, account uss.AccountID, c *campaign.Campaign,
-		req decision.Request, expose bool) (decision.Decision, error)
+		req decision.Request) (decision.Decision, error)
 }
 
 // Service tracks goals.
@@ -212,46 +250,47 @@ func (s *Service) validate(account uss.AccountID, req *Request) ([]*campaign.Cam
 
 func (s *Service) trackIn(ctx context.Context, tx TxStore, account uss.AccountID, c *campaign.Campaign, req Request) (Result, error) {
 	res := Result{CampaignKey: c.Key}
+	stop := func(code ReasonCode, format string, args ...any) (Result, error) {
+		res.ReasonCode, res.Reason = code, fmt.Sprintf(format, args...)
+		return res, nil
+	}
 	goal := c.Goal(req.GoalIdentifier)
 	switch {
 	case !c.Running():
-		res.Reason = fmt.Sprintf("campaign status is %s, not RUNNING", c.Status)
-		return res, nil
+		return stop(ReasonCampaignNotRunning, "campaign status is %s, not RUNNING: nothing tracked", c.Status)
 	case c.Type == campaign.TypeFeatureRollout:
-		res.Reason = "feature rollouts have no goals"
-		return res, nil
+		return stop(ReasonRolloutHasNoGoals, "feature rollouts have no goals: nothing tracked")
 	case goal == nil:
-		res.Reason = fmt.Sprintf("the campaign has no goal %q", req.GoalIdentifier)
-		return res, nil
+		return stop(ReasonGoalNotInCampaign, "the campaign has no goal %q: nothing tracked", req.GoalIdentifier)
 	case !typeMatches(goal, req.GoalTypeToTrack):
-		res.Reason = fmt.Sprintf("the goal is %s and goalTypeToTrack is %s", goal.Type, req.GoalTypeToTrack)
-		return res, nil
+		return stop(ReasonGoalTypeNotTracked, "the goal is %s and goalTypeToTrack is %s: nothing tracked", goal.Type, req.GoalTypeToTrack)
 	case goal.IsRevenue() && req.RevenueValue == "":
-		res.Reason = "a revenue goal needs revenueValue"
-		return res, nil
+		return stop(ReasonRevenueMissing, "a revenue goal needs revenueValue: nothing tracked")
 	}
 	d, err := s.decider.DecideWith(ctx, tx, account, c, decision.Request{
 		CampaignKey: c.Key, UserID: req.UserID,
 		CustomVariables: req.CustomVariables, VariationTargetingVariables: req.VariationTargetingVariables,
-	}, false)
+	})
 	if err != nil {
 		return res, err
 	}
+	res.Decision = &d
 	if d.Variation == nil {
-		res.Reason = "the user has no variation: " + d.Reason
-		return res, nil
+		return stop(ReasonCode(d.ReasonCode), "the user has no variation, nothing tracked: %s", d.Reason)
 	}
 	conv := Conversion{
 		UserID: req.UserID, CampaignKey: c.Key, VariationName: d.Variation.Name, Goal: goal.Identifier,
 		// VWO's "mca" of -1 marks a goal that counts every conversion.
 		Repeatable: req.ShouldTrackReturningUser || (goal.MCA != nil && *goal.MCA == -1),
-		Source:     uss.SourceBucketed,
+		// A row the conversion creates is a whitelisted user's; any other decision stored its
+		// row already (the row is written again only if it vanished meanwhile).
+		Source: uss.SourceBucketed,
+	}
+	if d.Source == uss.SourceWhitelisted {
+		conv.Source = uss.SourceWhitelisted
 	}
 	if goal.IsRevenue() {
 		conv.Revenue = req.RevenueValue
-	}
-	if d.Source == decision.SourceWhitelisted {
-		conv.Source = uss.SourceWhitelisted
 	}
 	rec, err := tx.RecordConversion(ctx, account, conv)
 	if err != nil {
@@ -260,13 +299,11 @@ func (s *Service) trackIn(ctx context.Context, tx TxStore, account uss.AccountID
 	res.Tracked = rec.Converted
 	switch {
 	case rec.NewGoal:
-		res.Reason = fmt.Sprintf("converted in %q", rec.VariationName)
+		return stop(ReasonConverted, "converted in %q", rec.VariationName)
 	case rec.Converted:
-		res.Reason = fmt.Sprintf("converted again in %q (returning user)", rec.VariationName)
-	default:
-		res.Reason = "the goal already converted for this user (set shouldTrackReturningUser to count it again)"
+		return stop(ReasonConvertedAgain, "converted again in %q (returning user)", rec.VariationName)
 	}
-	return res, nil
+	return stop(ReasonAlreadyConverted, "the goal already converted for this user in %q: not counted again (set shouldTrackReturningUser to count it)", rec.VariationName)
 }
 
 func typeMatches(g *campaign.Goal, goalTypeToTrack string) bool {

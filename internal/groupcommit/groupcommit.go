@@ -7,12 +7,15 @@
 //
 // The guarantees callers rely on: a caller is answered only with the outcome of the write
 // that carried its item (success means committed); an item whose caller gave up before a
-// writer took it is never written; Close writes everything accepted before it returns.
+// writer took it is never written; a caller whose context ends while its item is being
+// written is answered at once with ErrOutcomeUnknown, never later than its context allows;
+// Close writes everything accepted before it returns.
 package groupcommit
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +23,10 @@ import (
 
 // ErrClosed answers items handed in after Close began: nothing was written.
 var ErrClosed = errors.New("group commit: closed")
+
+// ErrOutcomeUnknown answers a caller whose context ended while a writer was writing its item:
+// the write goes on, and may or may not commit. It wraps the context's error.
+var ErrOutcomeUnknown = errors.New("group commit: gave up waiting for a write in flight")
 
 // Result is the outcome of one item.
 type Result[R any] struct {
@@ -40,8 +47,8 @@ type Options struct {
 	MaxBatch int
 	// OnBatch, when set, is told the size of every batch as it is written (for metrics).
 	OnBatch func(items int)
-	// Timeout bounds one Flush (5s when unset). Callers wait for the outcome of a batch their item is in even
-	// when their own context ends meanwhile, so that no answer is a guess.
+	// Timeout bounds one Flush (5s when unset). A batch's Flush is also given no more time
+	// than the last of its callers' deadlines: past them, nobody waits for the outcome.
 	Timeout time.Duration
 }
 
@@ -57,9 +64,10 @@ const (
 )
 
 type pending[T, R any] struct {
-	item  T
-	state atomic.Int32
-	done  chan Result[R] // buffered: a writer never waits for a caller
+	item     T
+	deadline time.Time // the caller's; zero when it has none
+	state    atomic.Int32
+	done     chan Result[R] // buffered: a writer never waits for a caller
 }
 
 // Batcher runs the writers. Make one with New; Close it before closing what Flush writes to.
@@ -94,12 +102,15 @@ func New[T, R any](flush Flush[T, R], opts Options) *Batcher[T, R] {
 	return b
 }
 
-// Do hands in one item and waits for its result. If ctx ends before a writer took the item,
-// the item is dropped and ctx's error returned; once taken, Do waits for the batch.
+// Do hands in one item and waits for its result, no longer than ctx allows. If ctx ends
+// before a writer took the item, the item is dropped and ctx's error returned: nothing was
+// written. If it ends while the item is being written, Do returns ErrOutcomeUnknown (wrapping
+// ctx's error) unless the result is already there.
 func (b *Batcher[T, R]) Do(ctx context.Context, item T) (R, error) {
 	p := &pending[T, R]{item: item, done: make(chan Result[R], 1)}
+	p.deadline, _ = ctx.Deadline()
+	var zero R
 	if err := b.handIn(ctx, p); err != nil {
-		var zero R
 		return zero, err
 	}
 	select {
@@ -107,11 +118,14 @@ func (b *Batcher[T, R]) Do(ctx context.Context, item T) (R, error) {
 		return r.Value, r.Err
 	case <-ctx.Done():
 		if p.state.CompareAndSwap(queued, abandoned) {
-			var zero R
 			return zero, ctx.Err()
 		}
-		r := <-p.done
-		return r.Value, r.Err
+		select {
+		case r := <-p.done: // answered as the context ended: the truth is known
+			return r.Value, r.Err
+		default:
+			return zero, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err())
+		}
 	}
 }
 
@@ -189,7 +203,7 @@ func (b *Batcher[T, R]) run(batch []*pending[T, R], items []T) {
 	if b.opts.OnBatch != nil {
 		b.opts.OnBatch(len(items))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.opts.Timeout)
+	ctx, cancel := context.WithDeadline(context.Background(), flushDeadline(batch, time.Now().Add(b.opts.Timeout)))
 	defer cancel()
 	results := b.flush(ctx, items)
 	for i, p := range batch {
@@ -199,4 +213,23 @@ func (b *Batcher[T, R]) run(batch []*pending[T, R], items []T) {
 		}
 		p.done <- r
 	}
+}
+
+// flushDeadline is the latest of the batch's callers' deadlines, at most limit: once every
+// caller has stopped waiting there is no one to answer. A caller without a deadline (Close
+// draining, a background task) gets the whole limit.
+func flushDeadline[T, R any](batch []*pending[T, R], limit time.Time) time.Time {
+	var latest time.Time
+	for _, p := range batch {
+		if p.deadline.IsZero() {
+			return limit
+		}
+		if p.deadline.After(latest) {
+			latest = p.deadline
+		}
+	}
+	if latest.Before(limit) {
+		return latest
+	}
+	return limit
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -16,16 +17,17 @@ import (
 // ledger is a Flush that records every item it wrote, in batches, and can be held so that a
 // test controls when a batch completes.
 type ledger struct {
-	mu      sync.Mutex
-	batches [][]int
-	written map[int]bool
-	hold    chan struct{} // when non-nil, each flush waits until it is closed
-	started chan int      // when non-nil, told the size of each batch as it starts
+	mu        sync.Mutex
+	batches   [][]int
+	deadlines []time.Time // of each batch's context
+	written   map[int]bool
+	hold      chan struct{} // when non-nil, each flush waits until it is closed
+	started   chan int      // when non-nil, told the size of each batch as it starts
 }
 
 func newLedger() *ledger { return &ledger{written: map[int]bool{}} }
 
-func (l *ledger) flush(_ context.Context, items []int) []groupcommit.Result[string] {
+func (l *ledger) flush(ctx context.Context, items []int) []groupcommit.Result[string] {
 	if l.started != nil {
 		l.started <- len(items)
 	}
@@ -35,6 +37,8 @@ func (l *ledger) flush(_ context.Context, items []int) []groupcommit.Result[stri
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.batches = append(l.batches, append([]int(nil), items...))
+	deadline, _ := ctx.Deadline()
+	l.deadlines = append(l.deadlines, deadline)
 	out := make([]groupcommit.Result[string], len(items))
 	for i, it := range items {
 		if it < 0 { // a negative item is a bad row: it fails alone
@@ -127,7 +131,9 @@ func TestACallerThatGivesUpBeforeItsItemIsTakenWritesNothing(t *testing.T) {
 	require.Equal(t, [][]int{{1}, {3}}, l.batches)
 }
 
-func TestACallerWhoseItemIsInFlightWaitsForTheTruth(t *testing.T) {
+// A caller is never kept past its context: if it ends while the item is being written, the
+// caller hears at once that the outcome is unknown (the write goes on, and here commits).
+func TestACallerWhoseItemIsInFlightIsToldTheOutcomeIsUnknownWhenItsContextEnds(t *testing.T) {
 	l := newLedger()
 	l.hold = make(chan struct{})
 	l.started = make(chan int, 1)
@@ -135,26 +141,86 @@ func TestACallerWhoseItemIsInFlightWaitsForTheTruth(t *testing.T) {
 	defer b.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	type answer struct {
-		v   string
-		err error
-	}
-	got := make(chan answer)
+	got := make(chan error, 1)
 	go func() {
-		v, err := b.Do(ctx, 7)
-		got <- answer{v, err}
+		_, err := b.Do(ctx, 7)
+		got <- err
 	}()
 	<-l.started
-	cancel() // too late: the item is being written
-	select {
-	case a := <-got:
-		t.Fatalf("answered %+v before the batch finished", a)
-	case <-time.After(50 * time.Millisecond):
-	}
+	cancel() // the item is being written
+	err := <-got
+	require.ErrorIs(t, err, groupcommit.ErrOutcomeUnknown)
+	require.ErrorIs(t, err, context.Canceled)
+	require.False(t, l.wasWritten(7), "answered while the write was still going on")
 	close(l.hold)
-	a := <-got
-	require.NoError(t, a.err, "the write committed, so the caller is told so")
-	require.Equal(t, "wrote 7", a.v)
+	b.Close()
+	require.True(t, l.wasWritten(7), "the write went on: the outcome was indeed unknown")
+}
+
+func TestACallerWhoWaitsGetsTheOutcomeOfItsBatch(t *testing.T) {
+	l := newLedger()
+	l.hold = make(chan struct{})
+	l.started = make(chan int, 1)
+	b := groupcommit.New(l.flush, groupcommit.Options{Writers: 1, MaxBatch: 4})
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	got := make(chan string, 1)
+	go func() {
+		v, err := b.Do(ctx, 7)
+		require.NoError(t, err)
+		got <- v
+	}()
+	<-l.started
+	close(l.hold)
+	require.Equal(t, "wrote 7", <-got)
+}
+
+// A batch's flush gets no more time than the last of its callers' deadlines (nobody waits for
+// the outcome after that), and never more than Options.Timeout.
+func TestAFlushGetsNoMoreTimeThanItsLastCaller(t *testing.T) {
+	l := newLedger()
+	l.hold = make(chan struct{})
+	l.started = make(chan int, 10)
+	b := groupcommit.New(l.flush, groupcommit.Options{Writers: 1, MaxBatch: 4, Timeout: time.Hour})
+	defer b.Close()
+
+	var wg sync.WaitGroup
+	do := func(item int, deadline time.Time) {
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if !deadline.IsZero() {
+			ctx, cancel = context.WithDeadline(ctx, deadline)
+		}
+		wg.Go(func() {
+			defer cancel()
+			_, _ = b.Do(ctx, item)
+		})
+	}
+	start := time.Now()
+	do(1, time.Time{}) // keeps the writer busy; no deadline: the whole Timeout
+	<-l.started
+	soon, later := start.Add(10*time.Minute), start.Add(20*time.Minute)
+	do(2, soon)
+	do(3, later)
+	waitFor(t, func() bool { return b.Queued() == 2 })
+	close(l.hold)
+	wg.Wait()
+	b.Close()
+
+	require.Equal(t, [][]int{{1}, {2, 3}}, sortedBatches(l))
+	require.WithinRange(t, l.deadlines[0], start.Add(time.Hour), time.Now().Add(time.Hour))
+	require.Equal(t, later, l.deadlines[1], "the last caller's deadline")
+}
+
+func sortedBatches(l *ledger) [][]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([][]int, len(l.batches))
+	for i, batch := range l.batches {
+		out[i] = append([]int(nil), batch...)
+		slices.Sort(out[i])
+	}
+	return out
 }
 
 func TestCloseWritesEverythingAcceptedAndRefusesTheRest(t *testing.T) {

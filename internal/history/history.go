@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uss/uss/internal/decision"
+	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -38,14 +39,14 @@ type ReasonCode string
 // The reason codes of events.
 const (
 	// ReasonBucketed: a decision bucketed a user without a stored variation and stored it.
-	ReasonBucketed ReasonCode = "bucketed"
+	ReasonBucketed = ReasonCode(decision.ReasonBucketed)
 	// ReasonStoredVariationRemoved: a decision replaced a stored variation that no longer
 	// exists in the campaign.
-	ReasonStoredVariationRemoved ReasonCode = "stored_variation_removed"
+	ReasonStoredVariationRemoved = ReasonCode(decision.ReasonStoredVariationRemoved)
 	// ReasonNotSticky: a decision with sticky false removed the stored assignment.
-	ReasonNotSticky ReasonCode = decision.ReasonNotSticky
+	ReasonNotSticky = ReasonCode(decision.ReasonNotSticky)
 	// ReasonConverted: a goal conversion stored the row that holds it (a whitelisted user).
-	ReasonConverted ReasonCode = "converted"
+	ReasonConverted = ReasonCode(goals.ReasonConverted)
 	// ReasonSet: an SDK wrote the assignment (POST /v1/storage, batch-set).
 	ReasonSet ReasonCode = "set"
 	// ReasonDelete: DELETE /v1/storage removed it.

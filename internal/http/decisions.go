@@ -24,17 +24,20 @@ type decisionRequest struct {
 }
 
 type decisionResponse struct {
-	CampaignKey   string  `json:"campaignKey"`
-	UserID        string  `json:"userId"`
-	VariationName *string `json:"variationName"`
-	Source        string  `json:"source"`
-	Reason        string  `json:"reason"`
+	CampaignKey   string              `json:"campaignKey"`
+	UserID        string              `json:"userId"`
+	VariationName *string             `json:"variationName"`
+	Source        uss.Source          `json:"source"`
+	ReasonCode    decision.ReasonCode `json:"reasonCode"`
+	Reason        string              `json:"reason"`
 }
 
+// decidedFunc counts a decision by endpoint ("activate", "variation", "track").
+type decidedFunc func(endpoint string, d decision.Decision)
+
 type decisionHandlers struct {
-	svc *decision.Service
-	// decided counts decisions by endpoint and source.
-	decided func(endpoint string, source decision.Source)
+	svc     *decision.Service
+	decided decidedFunc
 }
 
 func (h decisionHandlers) activate(c echo.Context) error {
@@ -60,8 +63,9 @@ func (h decisionHandlers) handle(c echo.Context, endpoint string, decide decideF
 	if err != nil {
 		return err
 	}
-	h.decided(endpoint, d.Source)
-	resp := decisionResponse{CampaignKey: body.CampaignKey, UserID: body.UserID, Source: string(d.Source), Reason: d.Reason}
+	h.decided(endpoint, d)
+	resp := decisionResponse{CampaignKey: body.CampaignKey, UserID: body.UserID, Source: d.Source,
+		ReasonCode: d.ReasonCode, Reason: d.Reason}
 	if d.Variation != nil {
 		resp.VariationName = &d.Variation.Name
 	}

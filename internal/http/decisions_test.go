@@ -20,6 +20,7 @@ type decided struct {
 	UserID        string  `json:"userId"`
 	VariationName *string `json:"variationName"`
 	Source        string  `json:"source"`
+	ReasonCode    string  `json:"reasonCode"`
 	Reason        string  `json:"reason"`
 }
 
@@ -388,4 +389,58 @@ func TestConcurrentFirstActivationsOnTwoServersAgree(t *testing.T) {
 	n := <-flipped
 	require.Greater(t, n, users, "the weights flipped while the users were decided")
 	t.Logf("settings versions flipped %d times during the test; variations seen: %v", n, seen)
+}
+
+// A returning user is answered from the stored row, and says so, even when today's bucketing
+// would give the same variation; only the first decision, which stores it, is "bucketed". The
+// decision metric then counts returning users under source="stored".
+func TestAReturningUserIsAnsweredFromTheStoredRow(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t)
+	key := s.NewKey(t, "acme")
+	putSettings(t, s, key, settingsJSON(campaignJSON("c", 100, [2]float64{50, 50}, "")))
+
+	first := decide(t, s, key, "activate", map[string]any{"campaignKey": "c", "userId": "Ashley"})
+	require.Equal(t, "bucketed", first.Source, first.Reason)
+	require.Equal(t, "bucketed", first.ReasonCode)
+	for _, endpoint := range []string{"activate", "variation", "activate"} {
+		again := decide(t, s, key, endpoint, map[string]any{"campaignKey": "c", "userId": "Ashley"})
+		require.Equal(t, name(first), name(again))
+		require.Equal(t, "stored", again.Source, "%s: %s", endpoint, again.Reason)
+		require.Equal(t, "stored", again.ReasonCode)
+		require.Equal(t, `stored assignment "Control"`, again.Reason)
+	}
+	require.Equal(t, []string{
+		`uss_decisions_total{endpoint="activate",reason_code="bucketed",source="bucketed"} 1`,
+		`uss_decisions_total{endpoint="activate",reason_code="stored",source="stored"} 2`,
+		`uss_decisions_total{endpoint="variation",reason_code="stored",source="stored"} 1`,
+	}, metricLines(t, s, "uss_decisions_total{"))
+}
+
+// metricLines are the lines of the server's /metrics that start with prefix.
+func metricLines(t *testing.T, s *apitest.Server, prefix string) []string {
+	t.Helper()
+	var lines []string
+	for _, line := range strings.Split(string(s.Do(t, "", http.MethodGet, "/metrics", nil).Body), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+// sticky false with dryRun keeps the stored row: the reason must not say it is removed.
+func TestADryRunWithoutStickinessSaysTheRowIsKept(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t)
+	key := s.NewKey(t, "acme")
+	putSettings(t, s, key, settingsJSON(campaignJSON("c", 100, [2]float64{0, 100}, "")))
+	s.Do(t, key, http.MethodPost, "/v1/storage", record{UserID: "Ashley", CampaignKey: "c", VariationName: "Control"})
+
+	d := decide(t, s, key, "activate", map[string]any{"campaignKey": "c", "userId": "Ashley", "sticky": false, "dryRun": true})
+	require.Equal(t, "Variation-1", name(d))
+	require.NotContains(t, d.Reason, "removed")
+	require.Contains(t, d.Reason, "kept")
+	_, status := getRecord(t, s, key, "Ashley", "c")
+	require.Equal(t, http.StatusOK, status, "a dry run deletes nothing")
 }

@@ -1,19 +1,26 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/uss/uss/internal/strictjson"
 )
 
 // decodeBody decodes the request body strictly into dst: one JSON value, no unknown fields,
-// no wrong types. Field names match case-insensitively (encoding/json's rule), so the VWO Go
-// SDK's UserID/CampaignKey spelling is accepted.
+// no wrong types, and strict JSON (see strictjson: valid UTF-8, no lone surrogates, no key
+// twice). Field names match case-insensitively (encoding/json's rule), so the VWO Go SDK's
+// UserID/CampaignKey spelling is accepted, and for the same reason "userId" and "USERID" in
+// one object are the same field given twice.
 func decodeBody(c echo.Context, dst any) error {
 	return decode(c, dst, false)
 }
@@ -25,7 +32,11 @@ func decodeBodyNumbers(c echo.Context, dst any) error {
 }
 
 func decode(c echo.Context, dst any, numbers bool) error {
-	dec := json.NewDecoder(c.Request().Body)
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if numbers {
 		dec.UseNumber()
@@ -34,22 +45,45 @@ func decode(c echo.Context, dst any, numbers bool) error {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return err
-		}
 		return invalid("body must hold exactly one JSON value")
 	}
+	if err := strictjson.Check(body, shapeOf(dst)); err != nil {
+		return invalid("body is not strict JSON: %v", err)
+	}
 	return nil
+}
+
+// readBody reads the whole body, which bodyLimit bounds (an *http.MaxBytesError, a 413,
+// beyond it).
+func readBody(c echo.Context) ([]byte, error) {
+	body, err := io.ReadAll(c.Request().Body)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, err
+	case err != nil:
+		return nil, invalid("body could not be read: the connection failed while sending it")
+	}
+	return body, nil
+}
+
+// shapes caches strictjson's view of each request type.
+var shapes sync.Map // reflect.Type -> *strictjson.Shape
+
+func shapeOf(dst any) *strictjson.Shape {
+	t := reflect.TypeOf(dst)
+	if s, ok := shapes.Load(t); ok {
+		return s.(*strictjson.Shape)
+	}
+	s := strictjson.ShapeOf(t)
+	shapes.Store(t, s)
+	return s
 }
 
 func decodeError(err error) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
-	var tooLarge *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooLarge):
-		return err
 	case errors.Is(err, io.EOF):
 		return invalid("body must be a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -23,6 +23,7 @@ const (
 	codeMethodNotAllowed = "method_not_allowed"
 	codePayloadTooLarge  = "payload_too_large"
 	codeUnavailable      = "unavailable"
+	codeOutcomeUnknown   = "outcome_unknown"
 	codeCanceled         = "canceled"
 	codeInternal         = "internal"
 )
@@ -68,7 +69,7 @@ func classify(err error) *apiError {
 		return ae
 	case errors.As(err, &tooLarge):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: codePayloadTooLarge,
-			Message: "request body is larger than the limit"}
+			Message: fmt.Sprintf("request body is larger than the limit of %d bytes", tooLarge.Limit)}
 	case errors.Is(err, uss.ErrInvalidArgument):
 		return &apiError{Status: http.StatusBadRequest, Code: codeInvalidArgument, Message: invalidMessage(err)}
 	case errors.Is(err, apikey.ErrUnauthenticated):
@@ -80,6 +81,11 @@ func classify(err error) *apiError {
 	case errors.Is(err, uss.ErrNotFound):
 		// Not-found errors are built by uss from what the caller asked for; safe to show.
 		return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: err.Error()}
+	case errors.Is(err, uss.ErrOutcomeUnknown):
+		// Checked before the deadline below, which it may wrap: here something may have changed.
+		return &apiError{Status: http.StatusServiceUnavailable, Code: codeOutcomeUnknown,
+			Message: "the request ran out of time, or lost the database, while its write was in flight: " +
+				"it may or may not have been committed; read it back before retrying"}
 	case errors.Is(err, uss.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable,
 			Message: "the database is unavailable; nothing was changed by this request, retry later"}
@@ -96,7 +102,8 @@ func invalidMessage(err error) string {
 	if errors.As(err, &ia) {
 		return ia.Error()
 	}
-	return err.Error()
+	// Only uss's own words are shown; any other text is for the log.
+	return "the request is invalid"
 }
 
 func fromEchoError(he *echo.HTTPError) *apiError {
@@ -119,6 +126,8 @@ func fromEchoError(he *echo.HTTPError) *apiError {
 }
 
 // errorHandler renders every error in the one JSON shape and logs what the client cannot see.
+// Its log lines carry the code and message the client got, beside the error itself (and the
+// database's SQLSTATE when it has one), so a client's report can be found in the log.
 func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -126,11 +135,22 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		}
 		ae := classify(err)
 		rid := requestID(c)
+		c.Set(ctxErrorCode, ae.Code)
+		level, msg := slog.LevelError, "request failed"
 		switch {
-		case ae.Status >= 500 && ae.Status != http.StatusServiceUnavailable:
-			logger.Error("request failed", "request_id", rid, "route", c.Path(), "error", err)
 		case ae.Status == http.StatusServiceUnavailable:
-			logger.Warn("request failed: unavailable", "request_id", rid, "route", c.Path(), "error", err)
+			level, msg = slog.LevelWarn, "request failed: "+ae.Code
+		case ae.Status < 500:
+			level = slog.LevelDebug // the access log has it; details help only when debugging
+		}
+		if logger.Enabled(c.Request().Context(), level) {
+			attrs := []slog.Attr{slog.String("request_id", rid), slog.String("route", c.Path()),
+				slog.Int("status", ae.Status), slog.String("code", ae.Code), slog.String("message", ae.Message),
+				slog.Any("error", err)}
+			if state := sqlState(err); state != "" {
+				attrs = append(attrs, slog.String("sqlstate", state))
+			}
+			logger.LogAttrs(c.Request().Context(), level, msg, attrs...)
 		}
 		if ae.Status == http.StatusUnauthorized {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, "Bearer")
@@ -145,4 +165,14 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			logger.Debug("write error response", "request_id", rid, "error", err)
 		}
 	}
+}
+
+// sqlState is the SQLSTATE of a database error in err's chain (pgconn.PgError has the
+// method), or "".
+func sqlState(err error) string {
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) {
+		return pg.SQLState()
+	}
+	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/uss/uss/internal/apitest"
+	"github.com/uss/uss/internal/strictjson"
 )
 
 var fuzzRoutes = []struct{ method, path string }{
@@ -67,6 +68,10 @@ func FuzzRequests(f *testing.F) {
 	f.Add(uint8(4), "", []byte(`{"records":[{"userId":"u","campaignKey":"c","variationName":"V"}]}`))
 	f.Add(uint8(6), "key=k:userID&configName=c", []byte(`{"a":[1,{"b":null}],"c":1e400}`))
 	f.Add(uint8(0), "userId=%ff&campaignKey=%00", []byte(nil))
+	f.Add(uint8(1), "", []byte(`{"userId":"u","campaignKey":"c","variationName":"V","USERID":"w"}`))
+	f.Add(uint8(1), "", []byte("{\"userId\":\"\xff\",\"campaignKey\":\"c\",\"variationName\":\"V\"}"))
+	f.Add(uint8(8), "", []byte(`{"campaignKey":"c","userId":"u","customVariables":{"plan":"a","Plan":"b"}}`))
+	f.Add(uint8(6), "key=k:userID&configName=c", []byte(`{"a":"\ud83d\ude00","b":{"c":"\u00e9"}}`))
 	f.Add(uint8(13), "featureKey=f&userId=u", []byte(nil))
 	f.Add(uint8(13), "featureKey=%ff&userId=%00", []byte(nil))
 	f.Add(uint8(14), "", []byte(`{"featureKey":"f","userId":"u","featureId":1,"experimentKey":"f_e","experimentVariationId":2,"isInHoldoutId":[1e400]}`))
@@ -87,6 +92,13 @@ func FuzzRequests(f *testing.F) {
 		handler.ServeHTTP(rec, req)
 		if rec.Code >= 500 || rec.Code < 200 {
 			t.Fatalf("%s %s?%s %q: status %d: %s", r.method, r.path, rawQuery, body, rec.Code, rec.Body)
+		}
+		// Every POST and PUT reads its body: one it accepted was strict JSON (valid UTF-8, no
+		// lone surrogate, no key twice), else something was quietly changed or dropped.
+		if rec.Code < 300 && (r.method == http.MethodPost || r.method == http.MethodPut) {
+			if err := strictjson.Check(body, nil); err != nil {
+				t.Fatalf("%s %s accepted %q, which is not strict JSON: %v", r.method, r.path, body, err)
+			}
 		}
 		if rec.Code >= 400 {
 			var e struct {

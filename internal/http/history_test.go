@@ -149,6 +149,9 @@ func TestHistoryRecordsEveryChangeAndNothingElse(t *testing.T) {
 	// Batch sets and group-committed activations write their events too, one per row.
 	require.Equal(t, http.StatusOK, s.Do(t, key, http.MethodPost, "/v1/storage/batch-set", records{Records: []record{
 		{UserID: "b1", CampaignKey: "ab", VariationName: "Control"}, {UserID: "b2", CampaignKey: "ab", VariationName: "Control"}}}).Status)
+	// A set with ifAbsent never replaces a stored variation: no event.
+	require.Equal(t, http.StatusOK, s.Do(t, key, http.MethodPost, "/v1/storage",
+		map[string]any{"userId": "b1", "campaignKey": "ab", "variationName": "Variation-1", "ifAbsent": true}).Status)
 	for _, u := range []string{"b1", "b2"} {
 		require.Equal(t, []change{{"created", "", "Control", "set", "set"}}, changes(allHistory(t, s, key, u, "ab")))
 	}

@@ -22,6 +22,7 @@ import (
 const (
 	ctxRequestID = "uss.request_id"
 	ctxAccount   = "uss.account"
+	ctxErrorCode = "uss.error_code" // set by the error handler, for the access log
 )
 
 // requestIDs makes request ids: a random per-process prefix and a counter, unique across
@@ -94,14 +95,18 @@ func accessLog(logger *slog.Logger) echo.MiddlewareFunc {
 			if isMonitoring(c.Path()) {
 				return nil
 			}
-			logger.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+			attrs := []slog.Attr{
 				slog.String("request_id", requestID(c)),
 				slog.String("method", methodLabel(c.Request().Method)),
 				slog.String("route", routeLabel(c)),
 				slog.Int("status", c.Response().Status),
 				slog.Int64("bytes", c.Response().Size),
 				slog.Duration("duration", time.Since(start)),
-			)
+			}
+			if code, ok := c.Get(ctxErrorCode).(string); ok {
+				attrs = append(attrs, slog.String("code", code))
+			}
+			logger.LogAttrs(c.Request().Context(), slog.LevelInfo, "request", attrs...)
 			return nil
 		}
 	}

@@ -68,3 +68,21 @@ func TestPersistedValuesMustBeJSONObjects(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, s.Do(t, key, http.MethodGet, persistedPath("u:userID", ""), nil).Status,
 		"nothing was stored")
 }
+
+// A value PostgreSQL refuses is a 400 in uss's words: the database's own text (here
+// "unsupported Unicode escape sequence") never reaches the client.
+func TestARefusedValueIsAnsweredInUSSWords(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t)
+	key := s.NewKey(t, "acme")
+	before := s.Snapshot(t)
+	resp := s.Do(t, key, http.MethodPut, persistedPath("u:userID", "e"), `{"a":"\u0000"}`)
+	require.Equal(t, http.StatusBadRequest, resp.Status, "%s", resp.Body)
+	require.Equal(t, "invalid_argument", resp.ErrorCode(t))
+	var e struct {
+		Error struct{ Message string } `json:"error"`
+	}
+	resp.Decode(t, &e)
+	require.Equal(t, `a value holds a character that cannot be stored (\u0000)`, e.Error.Message)
+	require.Equal(t, before, s.Snapshot(t))
+}

@@ -132,16 +132,17 @@ func New(d Deps) *echo.Echo {
 	v1.add(http.MethodPost, "/optimizely/profiles/lookup", optimizelyAPI.lookup)
 	v1.add(http.MethodPost, "/optimizely/profiles/save", optimizelyAPI.save)
 
-	settingsAPI := settingsHandlers{registry: d.Settings}
+	settingsAPI := settingsHandlers{registry: d.Settings, warned: func(n int) { d.Metrics.SettingsWarnings.Add(float64(n)) }}
 	v1.addLimited(http.MethodPut, "/settings", settingsAPI.put, d.SettingsBodyLimit)
 	v1.add(http.MethodGet, "/settings", settingsAPI.get)
 
-	decisions := decisionHandlers{svc: d.Decisions, decided: func(endpoint string, source decision.Source) {
-		d.Metrics.Decisions.WithLabelValues(endpoint, string(source)).Inc()
-	}}
+	decided := func(endpoint string, dec decision.Decision) {
+		d.Metrics.Decisions.WithLabelValues(endpoint, string(dec.Source), string(dec.ReasonCode)).Inc()
+	}
+	decisions := decisionHandlers{svc: d.Decisions, decided: decided}
 	v1.add(http.MethodPost, "/activate", decisions.activate)
 	v1.add(http.MethodPost, "/variation", decisions.variation)
-	v1.add(http.MethodPost, "/track", trackHandlers{svc: d.Goals}.track)
+	v1.add(http.MethodPost, "/track", trackHandlers{svc: d.Goals, decided: decided}.track)
 	v1.add(http.MethodGet, "/reports/campaign", reportHandlers{svc: d.Reports}.campaign)
 	v1.add(http.MethodPost, "/identities/merge", identityHandlers{svc: d.Identity}.merge)
 	transfers := transferHandlers{svc: d.Transfer, timeout: d.BulkTimeout}

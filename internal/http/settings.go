@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"time"
 
@@ -13,11 +12,16 @@ import (
 
 type settingsHandlers struct {
 	registry *settings.Registry
+	// warned counts the warnings of an accepted upload.
+	warned func(n int)
 }
 
 type settingsPutResponse struct {
 	Version   int64 `json:"version"`
 	Campaigns int   `json:"campaigns"`
+	// Warnings lists what loads but may not behave as its author expects (a regex RE2 cannot
+	// compile); empty when there is nothing to say.
+	Warnings []string `json:"warnings"`
 }
 
 type settingsGetResponse struct {
@@ -30,7 +34,7 @@ func (h settingsHandlers) put(c echo.Context) error {
 	if _, err := query(c); err != nil {
 		return err
 	}
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := readBody(c)
 	if err != nil {
 		return err
 	}
@@ -38,7 +42,10 @@ func (h settingsHandlers) put(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, settingsPutResponse{Version: snap.Version, Campaigns: len(snap.Settings.Campaigns)})
+	warnings := snap.Settings.Warnings()
+	h.warned(len(warnings))
+	return c.JSON(http.StatusOK, settingsPutResponse{Version: snap.Version, Campaigns: len(snap.Settings.Campaigns),
+		Warnings: append([]string{}, warnings...)})
 }
 
 func (h settingsHandlers) get(c echo.Context) error {

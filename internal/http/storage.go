@@ -43,6 +43,25 @@ type recordsBody struct {
 	Records []storageRecord `json:"records"`
 }
 
+// setBody is a set: a record, and whether a stored variation may be replaced.
+type setBody struct {
+	storageRecord
+	// IfAbsent keeps a stored variation (the first writer wins); the answer is the stored row.
+	IfAbsent bool `json:"ifAbsent"`
+}
+
+type batchSetBody struct {
+	Records  []storageRecord `json:"records"`
+	IfAbsent bool            `json:"ifAbsent"`
+}
+
+func setMode(ifAbsent bool) uss.SetMode {
+	if ifAbsent {
+		return uss.SetIfAbsent
+	}
+	return uss.SetUpsert
+}
+
 type deletedBody struct {
 	Deleted uss.Erased `json:"deleted"`
 }
@@ -72,7 +91,7 @@ func (h storageHandlers) get(c echo.Context) error {
 }
 
 func (h storageHandlers) set(c echo.Context) error {
-	var body storageRecord
+	var body setBody
 	if err := decodeBody(c, &body); err != nil {
 		return err
 	}
@@ -80,7 +99,7 @@ func (h storageHandlers) set(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	stored, err := h.svc.Set(c.Request().Context(), account(c), a)
+	stored, err := h.svc.Set(c.Request().Context(), account(c), a, setMode(body.IfAbsent))
 	if err != nil {
 		return err
 	}
@@ -103,7 +122,7 @@ func (h storageHandlers) batchGet(c echo.Context) error {
 }
 
 func (h storageHandlers) batchSet(c echo.Context) error {
-	var body recordsBody
+	var body batchSetBody
 	if err := decodeBody(c, &body); err != nil {
 		return err
 	}
@@ -115,7 +134,7 @@ func (h storageHandlers) batchSet(c echo.Context) error {
 		}
 		as[i] = a
 	}
-	stored, err := h.svc.BatchSet(c.Request().Context(), account(c), as)
+	stored, err := h.svc.BatchSet(c.Request().Context(), account(c), as, setMode(body.IfAbsent))
 	if err != nil {
 		return err
 	}

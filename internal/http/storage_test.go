@@ -1,9 +1,11 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -221,4 +223,87 @@ func TestDeleteRemovesOneAssignmentAndEraseEverythingOfTheUser(t *testing.T) {
 	_, status = getRecord(t, s, key, "keep", "c1")
 	require.Equal(t, http.StatusOK, status, "other users are untouched")
 	require.Equal(t, http.StatusOK, s.Do(t, key, http.MethodGet, "/v1/persisted-values?key=keep:userID", nil).Status)
+}
+
+// Ten SDK instances store a first variation for one new user at once, five of them A and five
+// B. With ifAbsent the first writer wins, and every caller is answered with the row that won,
+// so each can use the stored variation instead of its own.
+func TestConcurrentSetsIfAbsentAllAnswerTheRowThatWon(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t)
+	key := s.NewKey(t, "acme")
+	for round := range 5 {
+		user := fmt.Sprintf("new-user-%d", round)
+		answers := make([]record, 10)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range answers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				variation := []string{"A", "B"}[i%2]
+				resp := s.Do(t, key, http.MethodPost, "/v1/storage", map[string]any{
+					"userId": user, "campaignKey": "c", "variationName": variation, "goalIdentifier": "", "ifAbsent": true})
+				if resp.Status == http.StatusOK {
+					resp.Decode(t, &answers[i])
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		stored, status := getRecord(t, s, key, user, "c")
+		require.Equal(t, http.StatusOK, status)
+		for i, got := range answers {
+			require.Equal(t, stored, got, "%s: caller %d was told another row than the one stored", user, i)
+		}
+	}
+}
+
+// ifAbsent never replaces a stored variation, alone or in a batch: a record of another
+// variation changes nothing and is answered with the stored row; one of the stored variation
+// adds its goals, as a plain set does.
+func TestSetIfAbsentKeepsTheStoredVariation(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t)
+	key := s.NewKey(t, "acme")
+	set := func(body map[string]any) record {
+		t.Helper()
+		resp := s.Do(t, key, http.MethodPost, "/v1/storage", body)
+		require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+		var r record
+		resp.Decode(t, &r)
+		return r
+	}
+	first := set(map[string]any{"userId": "u", "campaignKey": "c", "variationName": "A", "goalIdentifier": "g1", "ifAbsent": true})
+	require.Equal(t, record{UserID: "u", CampaignKey: "c", VariationName: "A", GoalIdentifier: "g1"}, first, "absent: stored")
+
+	lost := set(map[string]any{"userId": "u", "campaignKey": "c", "variationName": "B", "goalIdentifier": "g2", "ifAbsent": true})
+	require.Equal(t, first, lost, "another variation: the stored row, unchanged")
+
+	merged := set(map[string]any{"userId": "u", "campaignKey": "c", "variationName": "A", "goalIdentifier": "g3", "ifAbsent": true})
+	require.Equal(t, "g1_vwo_g3", merged.GoalIdentifier, "the stored variation: goals join")
+
+	resp := s.Do(t, key, http.MethodPost, "/v1/storage/batch-set", map[string]any{"ifAbsent": true, "records": []record{
+		{UserID: "u", CampaignKey: "c", VariationName: "B"},
+		{UserID: "v", CampaignKey: "c", VariationName: "B"},
+	}})
+	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+	var batch records
+	resp.Decode(t, &batch)
+	require.Equal(t, []record{merged, {UserID: "v", CampaignKey: "c", VariationName: "B"}}, batch.Records)
+
+	replaced := set(map[string]any{"userId": "u", "campaignKey": "c", "variationName": "B", "goalIdentifier": ""})
+	require.Equal(t, "B", replaced.VariationName, "without ifAbsent a set still replaces the variation")
+
+	for name, body := range map[string]string{
+		"ifAbsent not a bool":           `{"userId":"u","campaignKey":"c","variationName":"A","ifAbsent":"yes"}`,
+		"ifAbsent on a record of batch": `{"records":[{"userId":"u","campaignKey":"c","variationName":"A","ifAbsent":true}]}`,
+	} {
+		path := "/v1/storage"
+		if strings.HasPrefix(body, `{"records"`) {
+			path += "/batch-set"
+		}
+		require.Equal(t, http.StatusBadRequest, s.Do(t, key, http.MethodPost, path, body).Status, name)
+	}
 }

@@ -25,9 +25,10 @@ type trackRequest struct {
 }
 
 type trackResult struct {
-	CampaignKey string `json:"campaignKey"`
-	Tracked     bool   `json:"tracked"`
-	Reason      string `json:"reason"`
+	CampaignKey string           `json:"campaignKey"`
+	Tracked     bool             `json:"tracked"`
+	ReasonCode  goals.ReasonCode `json:"reasonCode"`
+	Reason      string           `json:"reason"`
 }
 
 type trackResponse struct {
@@ -35,7 +36,8 @@ type trackResponse struct {
 }
 
 type trackHandlers struct {
-	svc *goals.Service
+	svc     *goals.Service
+	decided decidedFunc
 }
 
 func (h trackHandlers) track(c echo.Context) error {
@@ -61,7 +63,10 @@ func (h trackHandlers) track(c echo.Context) error {
 	}
 	resp := trackResponse{Results: make([]trackResult, len(results))}
 	for i, r := range results {
-		resp.Results[i] = trackResult{CampaignKey: r.CampaignKey, Tracked: r.Tracked, Reason: r.Reason}
+		if r.Decision != nil {
+			h.decided("track", *r.Decision)
+		}
+		resp.Results[i] = trackResult{CampaignKey: r.CampaignKey, Tracked: r.Tracked, ReasonCode: r.ReasonCode, Reason: r.Reason}
 	}
 	return c.JSON(http.StatusOK, resp)
 }

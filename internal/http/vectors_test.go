@@ -8,13 +8,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/uss/uss/internal/apitest"
-	"github.com/uss/uss/internal/campaign/vwovectors"
+	"github.com/uss/uss/internal/vwovectors"
 )
 
 // The golden vectors of VWO's SDKs, run through the public code path: settings uploaded with
 // PUT /v1/settings, each user decided by POST /v1/variation (dryRun, so the answer is the
-// bucketer's and not a stored one). The pure bucketer runs the same vectors in
-// internal/campaign; this proves the server path adds nothing and loses nothing.
+// bucketer's and not a stored one). decision.DecideIn runs the same vectors without HTTP
+// (internal/decision); this proves the server path adds nothing and loses nothing.
 
 // decideAll uploads file to a new account and checks every case.
 func decideAll(t *testing.T, s *apitest.Server, name string, file []byte, cases []vwovectors.Case) int {
@@ -35,11 +35,11 @@ func decideAll(t *testing.T, s *apitest.Server, name string, file []byte, cases 
 		resp := s.Do(t, key, http.MethodPost, "/v1/variation",
 			map[string]any{"campaignKey": campaignKey, "userId": tc.User, "dryRun": true})
 		require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
-		var got struct {
-			VariationName *string `json:"variationName"`
-			Reason        string  `json:"reason"`
-		}
+		var got decided
 		resp.Decode(t, &got)
+		if got.VariationName != nil {
+			require.Equal(t, "dry_run", got.ReasonCode, "%s %s: %s", name, tc.User, got.Reason)
+		}
 		var inTraffic bool
 		if json.Unmarshal(tc.Variation, &inTraffic) == nil {
 			// FEATURE_ROLLOUT_TRAFFIC_*: the feature is on for exactly the users in traffic.
@@ -56,18 +56,9 @@ func decideAll(t *testing.T, s *apitest.Server, name string, file []byte, cases 
 func TestGoSDKVectorsThroughTheAPI(t *testing.T) {
 	t.Parallel()
 	s := apitest.Start(t)
-	var files map[string]json.RawMessage
-	vwovectors.Read(t, "go-sdk/settings.json", &files)
-	var expectations map[string][]vwovectors.Case
-	vwovectors.Read(t, "go-sdk/user_expectations1.json", &expectations)
 	total := 0
-	for name, cases := range expectations {
-		file, ok := files[name]
-		if !ok {
-			file, ok = files["FT_"+name] // T_*_W_10_20_30_40 are the FEATURE_TEST files FT_T_*
-		}
-		require.True(t, ok, name)
-		total += decideAll(t, s, name, file, cases)
+	for name, set := range vwovectors.GoUserExpectations(t) {
+		total += decideAll(t, s, name, set.Settings, set.Cases)
 	}
 	require.Equal(t, 313, total)
 }

@@ -15,16 +15,19 @@ type Metrics struct {
 	Requests *prometheus.HistogramVec
 	// StorageLookups: GET /v1/storage answers by result ("hit" or "miss").
 	StorageLookups *prometheus.CounterVec
-	// Decisions by endpoint (activate, variation, track) and source.
+	// Decisions by endpoint (activate, variation, track), source and reason code. Every label
+	// comes from a closed set (uss.Source, decision.ReasonCodes).
 	Decisions *prometheus.CounterVec
 	// GroupCommitRows: rows per group-committed statement, by write (set, activate).
 	GroupCommitRows *prometheus.HistogramVec
 	// RetentionDeleted: rows the retention task deleted, by table (assignments, conversions,
-	// history, settings).
+	// history).
 	RetentionDeleted *prometheus.CounterVec
 	// RetentionRuns: retention runs by result (ran, skipped: another server held the lock,
 	// failed).
 	RetentionRuns *prometheus.CounterVec
+	// SettingsWarnings: warnings of the settings files accepted by PUT /v1/settings.
+	SettingsWarnings prometheus.Counter
 	// VendorLookups: reads of the other SDKs' storage by vendor (vwo_fme, growthbook,
 	// optimizely) and result (hit, miss); a batch get counts each document asked for.
 	VendorLookups *prometheus.CounterVec
@@ -47,8 +50,8 @@ func New(pool *pgxpool.Pool) *Metrics {
 		}, []string{"result"}),
 		Decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "uss_decisions_total",
-			Help: "Decisions by endpoint and source (stored, whitelisted, bucketed, none).",
-		}, []string{"endpoint", "source"}),
+			Help: "Decisions by endpoint, source (stored, whitelisted, bucketed, none) and reason_code (see docs/decisions.md).",
+		}, []string{"endpoint", "source", "reason_code"}),
 		GroupCommitRows: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "uss_group_commit_rows",
 			Help:    "Rows written per group-committed statement, by write (set, activate).",
@@ -62,6 +65,10 @@ func New(pool *pgxpool.Pool) *Metrics {
 			Name: "uss_retention_runs_total",
 			Help: "Retention runs by result (ran; skipped: another server held the lock; failed).",
 		}, []string{"result"}),
+		SettingsWarnings: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "uss_settings_warnings_total",
+			Help: "Warnings of the settings files accepted by PUT /v1/settings (each also in the answer and the log).",
+		}),
 		VendorLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "uss_vendor_lookups_total",
 			Help: "Reads of VWO FME records, GrowthBook documents and Optimizely profiles by vendor and result (hit, miss).",
@@ -73,7 +80,7 @@ func New(pool *pgxpool.Pool) *Metrics {
 	}
 	m.Registry.MustRegister(
 		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows, m.RetentionDeleted, m.RetentionRuns,
-		m.VendorLookups, m.VendorSaves,
+		m.SettingsWarnings, m.VendorLookups, m.VendorSaves,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		poolCollector{pool: pool},

@@ -5,22 +5,24 @@
 // 127.0.0.1:5432 (user postgres, trust auth) if one answers; else a testcontainers PostgreSQL
 // if a Docker engine answers; else the test fails with a message naming the three options.
 // It never skips.
+//
+// The server may be shared: by several test processes on one machine and by several machines
+// or containers. Every database the harness creates carries a mark (COMMENT ON DATABASE) with
+// its owner and creation time, and the harness drops only leftovers it can prove dead: marked
+// by a process of its own machine and process namespace that no longer runs, or marked more
+// than a day ago (see marker.go).
 package pgtest
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -48,6 +50,7 @@ var (
 	serverURL string          // connection string of the test server, as found
 	admin     *pgx.ConnConfig // serverURL parsed: its database runs CREATE and DROP DATABASE
 	template  string
+	self      owner // this process, as its marks name it
 
 	// adminConn runs every CREATE and DROP DATABASE of this process, one at a time.
 	adminMu   sync.Mutex
@@ -85,13 +88,16 @@ func create(t testing.TB, migrated bool) string {
 	if setupErr != nil {
 		t.Fatalf("pgtest: %v", setupErr)
 	}
-	name := fmt.Sprintf("uss_test_%d_%d", os.Getpid(), counter.Add(1))
+	name := fmt.Sprintf("%s%d_%s_%d", testPrefix, self.PID, self.Run, counter.Add(1))
 	stmt := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
 	if migrated {
 		stmt += " TEMPLATE " + pgx.Identifier{template}.Sanitize()
 	}
 	if err := adminExec(stmt, cloneLock); err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
+	}
+	if err := adminExec(markSQL(name, self.mark(kindTest, time.Now())), 0); err != nil {
+		t.Fatalf("pgtest: mark database: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := adminExec("DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)", 0); err != nil {
@@ -129,8 +135,18 @@ func setup(ctx context.Context) (err error) {
 	if adminConn, err = pgx.ConnectConfig(ctx, admin); err != nil {
 		return fmt.Errorf("connect to test server: %w", err)
 	}
-	dropLeftovers(ctx)
-	return buildTemplate(ctx)
+	if self, err = thisProcess(); err != nil {
+		return err
+	}
+	if err := buildTemplate(ctx); err != nil {
+		return err
+	}
+	// Best effort: a leftover that cannot be dropped (say, owned by another role) must not
+	// stop the tests.
+	if err := dropLeftovers(ctx, adminConn, self, time.Now()); err != nil {
+		fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
+	}
+	return nil
 }
 
 func findServer(ctx context.Context) (string, error) {
@@ -179,7 +195,7 @@ func buildTemplate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	template = "uss_tmpl_" + sum
+	template = templatePrefix + sum
 	if _, err := adminConn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(templateLock)); err != nil {
 		return fmt.Errorf("lock template: %w", err)
 	}
@@ -188,13 +204,21 @@ func buildTemplate(ctx context.Context) error {
 	if err := adminConn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", template).Scan(&exists); err != nil {
 		return fmt.Errorf("look for template: %w", err)
 	}
+	// The mark of the template says when it was last used, not built: a template is shared by
+	// every run of the same migrations, and only one unused for a day may go.
+	mark := markSQL(template, self.mark(kindTemplate, time.Now()))
 	if exists {
+		if _, err := adminConn.Exec(ctx, mark); err != nil {
+			return fmt.Errorf("mark template: %w", err)
+		}
 		return nil
 	}
+	// A build left by a process that died while building: the lock it held is ours now.
 	build := template + "_build"
 	for _, stmt := range []string{
 		"DROP DATABASE IF EXISTS " + pgx.Identifier{build}.Sanitize() + " WITH (FORCE)",
 		"CREATE DATABASE " + pgx.Identifier{build}.Sanitize(),
+		markSQL(build, self.mark(kindTemplate, time.Now())),
 	} {
 		if _, err := adminConn.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("build template: %w", err)
@@ -203,6 +227,7 @@ func buildTemplate(ctx context.Context) error {
 	if err := migrate(ctx, withDatabase(build)); err != nil {
 		return err
 	}
+	// The mark moves with the rename.
 	if _, err := adminConn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{build}.Sanitize()+" RENAME TO "+pgx.Identifier{template}.Sanitize()); err != nil {
 		return fmt.Errorf("publish template: %w", err)
 	}
@@ -242,33 +267,6 @@ func migrationsHash() (string, error) {
 		return "", fmt.Errorf("hash migrations: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
-}
-
-// dropLeftovers drops databases of test processes on this machine that died before their
-// cleanup ran. Only for a local server, where a process id means something.
-func dropLeftovers(ctx context.Context) {
-	if admin.Host != "127.0.0.1" && admin.Host != "localhost" && !strings.HasPrefix(admin.Host, "/") {
-		return
-	}
-	rows, err := adminConn.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'uss\\_test\\_%'")
-	if err != nil {
-		return
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return
-	}
-	for _, name := range names {
-		parts := strings.Split(name, "_") // uss_test_<pid>_<n>
-		if len(parts) != 4 {
-			continue
-		}
-		pid, err := strconv.Atoi(parts[2])
-		if err != nil || pid == os.Getpid() || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-			continue
-		}
-		_, _ = adminConn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	}
 }
 
 // withDatabase is the server's connection string naming another database, everything else

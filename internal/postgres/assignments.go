@@ -35,26 +35,43 @@ ORDER BY campaign_key`
 // mergedGoalsSQL is the goal set of a write in the stored variation: the stored goals, then
 // the written ones not among them, in their order.
 const mergedGoalsSQL = `a.goals || ARRAY(SELECT g FROM unnest(excluded.goals) WITH ORDINALITY AS u(g, i)
-                                        WHERE g <> ALL (a.goals) ORDER BY i)`
+                                           WHERE g <> ALL (a.goals) ORDER BY i)`
 
-// upsertConflictSQL is the rule shared by every set and by imports: while the variation stays the same, the
-// goal set becomes the union of the stored goals and the written ones (stored order first)
-// and the source stays; a new variation replaces goals and source. previous_variation keeps
-// the variation the write found, for its history event.
-const upsertConflictSQL = `
+// onConflictSQL is what a set (or an import: SetUpsert) does to a stored row, by mode. Both
+// merge the goals while the variation stays the same (and the source stays), and keep the
+// variation they found in previous_variation, for the history event.
+//
+//   - SetUpsert: a new variation replaces goals and source.
+//   - SetIfAbsent: a stored variation is never replaced (the first writer wins). DO UPDATE,
+//     even when it changes nothing, returns the stored row, also one committed after this
+//     statement's snapshot, so every caller is answered with the row that won.
+var onConflictSQL = [...]string{
+	uss.SetUpsert: `
 ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET
     goals = CASE WHEN a.variation_name = excluded.variation_name THEN ` + mergedGoalsSQL + ` ELSE excluded.goals END,
     source = CASE WHEN a.variation_name = excluded.variation_name THEN a.source ELSE excluded.source END,
     previous_variation = a.variation_name,
     variation_name = excluded.variation_name,
-    updated_at = now()`
+    updated_at = now()`,
+	uss.SetIfAbsent: `
+ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET
+    goals = CASE WHEN a.variation_name = excluded.variation_name THEN ` + mergedGoalsSQL + ` ELSE a.goals END,
+    previous_variation = a.variation_name,
+    updated_at = CASE WHEN a.variation_name = excluded.variation_name THEN now() ELSE a.updated_at END`,
+}
 
-// setAssignmentsSQL upserts many rows, of one account (batch set) or of many (group commit),
+// setAssignmentsSQL writes many rows, of one account (batch set) or of many (group commit),
 // in the order given: writers that lock rows in one order cannot deadlock each other. Goals
 // travel joined by the delimiter, which no goal can contain, because unnest cannot take a
 // ragged array of arrays. A row created or given another variation gets its event, with the
 // request id ($7) of the set that wrote it.
-var setAssignmentsSQL = `
+var setAssignmentsSQL = [...]string{
+	uss.SetUpsert:   setManySQL(uss.SetUpsert),
+	uss.SetIfAbsent: setManySQL(uss.SetIfAbsent),
+}
+
+func setManySQL(mode uss.SetMode) string {
+	return `
 WITH r AS (
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
         WITH ORDINALITY AS r(account_id, user_id, campaign_key, variation_name, goals, source, request_id, i)
@@ -62,8 +79,7 @@ WITH r AS (
 w AS (
     INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, goals, source)
     SELECT r.account_id, r.user_id, r.campaign_key, r.variation_name, string_to_array(r.goals, '` + uss.GoalDelimiter + `'), r.source
-    FROM r ORDER BY r.i` +
-	upsertConflictSQL + `
+    FROM r ORDER BY r.i` + onConflictSQL[mode] + `
     RETURNING account_id, ` + assignmentColumns + `, previous_variation
 ),
 h AS (` + insertEventsSQL + `
@@ -74,6 +90,7 @@ h AS (` + insertEventsSQL + `
     WHERE w.previous_variation IS DISTINCT FROM w.variation_name
 )
 SELECT account_id, ` + assignmentColumns + ` FROM w`
+}
 
 // deleteAssignmentSQL removes one row and writes its deleted event with the reason $4 and
 // the request id $5.
@@ -180,30 +197,32 @@ func (s *Store) GetAssignments(ctx context.Context, account uss.AccountID, userI
 	return as, nil
 }
 
-// SetAssignment upserts one assignment and returns the stored row.
-func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.Assignment) (uss.Assignment, error) {
-	stored, err := s.upsertAssignments(ctx, []accountAssignment{{Account: account, Assignment: a, RequestID: uss.RequestID(ctx)}})
+// SetAssignment writes one assignment as mode says and returns the stored row.
+func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.Assignment, mode uss.SetMode) (uss.Assignment, error) {
+	stored, err := s.upsertAssignments(ctx, []accountAssignment{{Account: account, Assignment: a, RequestID: uss.RequestID(ctx)}}, mode)
 	if err != nil {
 		return uss.Assignment{}, err
 	}
 	return stored[0], nil
 }
 
-// SetAssignments upserts every assignment in one statement, so all are stored or none. The
+// SetAssignments writes every assignment in one statement, so all are stored or none. The
 // result is in the order of the input.
-func (s *Store) SetAssignments(ctx context.Context, account uss.AccountID, as []uss.Assignment) ([]uss.Assignment, error) {
+func (s *Store) SetAssignments(ctx context.Context, account uss.AccountID, as []uss.Assignment, mode uss.SetMode) ([]uss.Assignment, error) {
 	rows := make([]accountAssignment, len(as))
 	for i, a := range as {
 		rows[i] = accountAssignment{Account: account, Assignment: a, RequestID: uss.RequestID(ctx)}
 	}
-	return s.upsertAssignments(ctx, rows)
+	return s.upsertAssignments(ctx, rows, mode)
 }
 
-// accountAssignment is an assignment with its account, and the request that sets it (for its
-// history event): one statement may write many accounts' and many requests'.
+// accountAssignment is an assignment with its account: one statement may write many
+// accounts'. Mode is the set's, for the group commit, which writes each mode apart, and
+// RequestID the request's, for the history event.
 type accountAssignment struct {
 	Account uss.AccountID
 	uss.Assignment
+	Mode      uss.SetMode
 	RequestID string
 }
 
@@ -221,10 +240,10 @@ func (k accountKey) compare(o accountKey) int {
 		strings.Compare(k.CampaignKey, o.CampaignKey))
 }
 
-// upsertAssignments writes rows with distinct keys in one statement and returns the stored
-// rows in the input's order. Rows go in key order, so that concurrent statements lock rows in
-// the same order and cannot deadlock.
-func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment) ([]uss.Assignment, error) {
+// upsertAssignments writes rows with distinct keys in one statement, as mode says, and
+// returns the stored rows in the input's order. Rows go in key order, so that concurrent
+// statements lock rows in the same order and cannot deadlock.
+func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment, mode uss.SetMode) ([]uss.Assignment, error) {
 	if len(rows) == 0 {
 		return nil, nil
 	}
@@ -237,9 +256,9 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 		accounts[i], users[i], campaigns[i] = int64(r.Account), r.UserID, r.CampaignKey
 		variations[i], goals[i], sources[i], requests[i] = r.VariationName, r.GoalIdentifier(), string(r.Source), r.RequestID
 	}
-	result, err := s.db.Query(ctx, setAssignmentsSQL, accounts, users, campaigns, variations, goals, sources, requests)
+	result, err := s.db.Query(ctx, setAssignmentsSQL[mode], accounts, users, campaigns, variations, goals, sources, requests)
 	if err != nil {
-		return nil, mapError(fmt.Errorf("set assignments: %w", err))
+		return nil, s.writeError(fmt.Errorf("set assignments: %w", err))
 	}
 	stored, err := pgx.CollectRows(result, func(r pgx.CollectableRow) (accountAssignment, error) {
 		var a accountAssignment
@@ -247,7 +266,7 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 		return a, err
 	})
 	if err != nil {
-		return nil, mapError(fmt.Errorf("set assignments: %w", err))
+		return nil, s.writeError(fmt.Errorf("set assignments: %w", err))
 	}
 	byKey := make(map[accountKey]uss.Assignment, len(stored))
 	for _, a := range stored {
@@ -265,12 +284,12 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment)
 }
 
 // DeleteAssignment removes one assignment and returns how many rows went. Its history event
-// gives reason: history.ReasonDelete for the API, the decision's code for a decision.
+// gives reason: the storage API's or the decision's code.
 func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey, reason string) (int64, error) {
 	var n int64
 	err := s.db.QueryRow(ctx, deleteAssignmentSQL, account, key.UserID, key.CampaignKey, reason, requestID(ctx)).Scan(&n)
 	if err != nil {
-		return 0, mapError(fmt.Errorf("delete assignment: %w", err))
+		return 0, s.writeError(fmt.Errorf("delete assignment: %w", err))
 	}
 	return n, nil
 }
@@ -281,7 +300,7 @@ func (s *Store) EraseUser(ctx context.Context, account uss.AccountID, userID str
 	err := s.db.QueryRow(ctx, eraseUserSQL, account, userID).Scan(&e.Assignments, &e.Conversions, &e.PersistedValues,
 		&e.VWOFMERecords, &e.GrowthBookAssignments, &e.OptimizelyDecisions)
 	if err != nil {
-		return uss.Erased{}, mapError(fmt.Errorf("erase user: %w", err))
+		return uss.Erased{}, s.writeError(fmt.Errorf("erase user: %w", err))
 	}
 	return e, nil
 }

@@ -74,3 +74,21 @@ func EnsureDatabase(ctx context.Context, target *pgx.ConnConfig) error {
 	}
 	return nil
 }
+
+// ErrPoolBusy: every connection of the pool is in use. The database answers (it is serving
+// them); uss is busy, not cut off.
+var ErrPoolBusy = errors.New("every pooled database connection is in use")
+
+// Ping checks that the database answers on a pooled connection, or says ErrPoolBusy without
+// waiting when none is free, or when waiting for one is what ran out of time.
+func Ping(ctx context.Context, pool *pgxpool.Pool) error {
+	exhausted := func() bool { st := pool.Stat(); return st.AcquiredConns() >= st.MaxConns() }
+	if exhausted() {
+		return ErrPoolBusy
+	}
+	err := pool.Ping(ctx)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && !pgconn.Timeout(err) && exhausted() {
+		return ErrPoolBusy // the deadline passed waiting for a connection, not for the database
+	}
+	return err
+}

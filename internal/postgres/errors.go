@@ -16,7 +16,8 @@ import (
 // mapError is the one place where database errors become domain errors. A failure to reach
 // the database becomes uss.ErrUnavailable (never uss.ErrNotFound: a caller that took it for
 // "not stored" would re-bucket and overwrite a user), a missing row becomes uss.ErrNotFound,
-// and a value PostgreSQL refuses becomes uss.ErrInvalidArgument. The original error stays
+// and a value PostgreSQL refuses becomes uss.ErrInvalidArgument, said in uss's own words
+// (PostgreSQL's texts name its internals and never reach clients). The original error stays
 // wrapped for the logs.
 func mapError(err error) error {
 	if err == nil {
@@ -36,7 +37,7 @@ func mapError(err error) error {
 			"57": // operator intervention (shutdown, cannot connect now)
 			return fmt.Errorf("%w: %w", uss.ErrUnavailable, err)
 		case "22": // data exception: a value the column cannot hold
-			return fmt.Errorf("%w: %s", uss.ErrInvalidArgument, pgErr.Message)
+			return fmt.Errorf("%w (%w)", uss.Invalid("", "%s", refusedValue(pgErr.Code)), err)
 		case "40": // serialization failure or deadlock: safe to retry
 			return fmt.Errorf("%w: %w", uss.ErrUnavailable, err)
 		}
@@ -50,4 +51,66 @@ func mapError(err error) error {
 		return fmt.Errorf("%w: %w", uss.ErrUnavailable, err)
 	}
 	return err
+}
+
+// mapWriteError is mapError for a statement that commits on its own, and for COMMIT. When it
+// failed after it may have reached the database and no answer came (the time ran out while
+// it ran, or the connection broke), it may or may not have been committed: that is
+// uss.ErrOutcomeUnknown, never the "unavailable, nothing was changed" of mapError. A refusal
+// by the database, or a failure before anything was sent (no connection, none free in the
+// pool before the deadline), changed nothing and maps as mapError says. Inside a transaction,
+// any failure before COMMIT rolls it back: those go through mapError.
+func mapWriteError(err error) error {
+	if err != nil && mayHaveCommitted(err) {
+		return fmt.Errorf("%w: %w", uss.ErrOutcomeUnknown, err)
+	}
+	return mapError(err)
+}
+
+// writeError maps the error of a statement that writes: on the pool it commits on its own
+// (mapWriteError); in a transaction nothing commits before COMMIT, which withTx maps.
+func (s *Store) writeError(err error) error {
+	if _, inTx := s.db.(pgx.Tx); inTx {
+		return mapError(err)
+	}
+	return mapWriteError(err)
+}
+
+func mayHaveCommitted(err error) bool {
+	var pgErr *pgconn.PgError
+	var connectErr *pgconn.ConnectError
+	switch {
+	case errors.As(err, &pgErr), errors.As(err, &connectErr), errors.Is(err, pgx.ErrNoRows), pgconn.SafeToRetry(err):
+		return false
+	case pgconn.Timeout(err):
+		// The context ended while the statement ran. (Ended before it was sent, pgconn says
+		// it is safe to retry.)
+		return true
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		// Waiting for a pooled connection; or the client left, which pgconn does not tell
+		// apart, and which nobody hears the answer to.
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed)
+}
+
+// refusedValue says in uss's words why PostgreSQL refused a value (SQLSTATE class 22).
+func refusedValue(code string) string {
+	switch code {
+	case "22021": // character_not_in_repertoire: "invalid byte sequence for encoding"
+		return "a value is not valid UTF-8"
+	case "22P05": // untranslatable_character: \u0000 in jsonb
+		return "a value holds a character that cannot be stored (\\u0000)"
+	case "22003": // numeric_value_out_of_range: "value overflows numeric format", "bigint out of range"
+		return "a number is out of the range that can be stored"
+	case "22P02": // invalid_text_representation: "invalid input syntax for type ..."
+		return "a value is not in the form its field needs"
+	case "22001": // string_data_right_truncation
+		return "a value is too long to be stored"
+	case "22004": // null_value_not_allowed
+		return "a required value is null"
+	}
+	return "a value cannot be stored"
 }

@@ -61,7 +61,7 @@ func (s *Store) RecordConversion(ctx context.Context, account uss.AccountID, c g
 	err := s.db.QueryRow(ctx, recordConversionSQL, account, c.UserID, c.CampaignKey, c.VariationName,
 		c.Source, c.Goal, c.Revenue, c.Repeatable, requestID(ctx)).Scan(&r.VariationName, &r.NewGoal, &r.Converted)
 	if err != nil {
-		return goals.Recorded{}, mapError(fmt.Errorf("record conversion: %w", err))
+		return goals.Recorded{}, s.writeError(fmt.Errorf("record conversion: %w", err))
 	}
 	return r, nil
 }

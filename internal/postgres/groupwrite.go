@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -18,7 +19,7 @@ import (
 type GroupCommitted struct {
 	*Store
 	sets      *groupcommit.Batcher[accountAssignment, uss.Assignment]
-	exposures *groupcommit.Batcher[exposure, stored]
+	exposures *groupcommit.Batcher[exposure, decision.Stored]
 }
 
 // NewGroupCommitted starts the writers (opts.Writers for each kind of write); Close them
@@ -47,86 +48,52 @@ func (g *GroupCommitted) Close() {
 // Queued is how many writes wait for a writer (for metrics and tests).
 func (g *GroupCommitted) Queued() int { return g.sets.Queued() + g.exposures.Queued() }
 
-// SetAssignment upserts one assignment as part of the next batch and returns the stored row.
-func (g *GroupCommitted) SetAssignment(ctx context.Context, account uss.AccountID, a uss.Assignment) (uss.Assignment, error) {
-	row, err := g.sets.Do(ctx, accountAssignment{Account: account, Assignment: a, RequestID: uss.RequestID(ctx)})
+// SetAssignment writes one assignment as part of the next batch and returns the stored row.
+func (g *GroupCommitted) SetAssignment(ctx context.Context, account uss.AccountID, a uss.Assignment, mode uss.SetMode) (uss.Assignment, error) {
+	row, err := g.sets.Do(ctx, accountAssignment{Account: account, Assignment: a, Mode: mode, RequestID: uss.RequestID(ctx)})
 	return row, closedIsUnavailable(err)
 }
 
 // StoreDecision implements decision.Store; exposing decisions go in batches.
-func (g *GroupCommitted) StoreDecision(ctx context.Context, account uss.AccountID, key uss.AssignmentKey, valid []string,
-	candidate string, expose bool) (decision.Stored, bool, error) {
-	if !expose {
-		return g.Store.StoreDecision(ctx, account, key, valid, candidate, false)
+func (g *GroupCommitted) StoreDecision(ctx context.Context, p decision.StoreParams) (decision.Stored, error) {
+	if !p.Expose {
+		return g.Store.StoreDecision(ctx, p)
 	}
-	st, err := g.exposures.Do(ctx, exposure{Account: account, Key: key, Valid: valid, Candidate: candidate,
-		RequestID: uss.RequestID(ctx)})
-	return st.Stored, st.Found, closedIsUnavailable(err)
+	st, err := g.exposures.Do(ctx, exposure{StoreParams: p, RequestID: uss.RequestID(ctx)})
+	return st, closedIsUnavailable(err)
 }
 
-// closedIsUnavailable: a write refused because the server is shutting down is a 503.
+// closedIsUnavailable: a write refused because the server is shutting down is a 503, and one
+// whose caller stopped waiting while it was written has an unknown outcome.
 func closedIsUnavailable(err error) error {
-	if errors.Is(err, groupcommit.ErrClosed) {
+	switch {
+	case errors.Is(err, groupcommit.ErrClosed):
 		return uss.ErrUnavailable
+	case errors.Is(err, groupcommit.ErrOutcomeUnknown):
+		return fmt.Errorf("%w: %w", uss.ErrOutcomeUnknown, err)
 	}
 	return err
 }
 
-// writeSets writes a batch of sets, round by round (see rounds).
+// writeSets writes a batch of sets, round by round (see rounds), one statement per mode.
 func (g *GroupCommitted) writeSets(ctx context.Context, rows []accountAssignment) []groupcommit.Result[uss.Assignment] {
 	results := make([]groupcommit.Result[uss.Assignment], len(rows))
 	for _, round := range rounds(rows, accountAssignment.key) {
-		batch := pick(rows, round)
-		written, err := g.upsertAssignments(ctx, batch)
-		switch {
-		case err == nil:
-			for i, at := range round {
-				results[at].Value = written[i]
-			}
-		case len(round) > 1 && retryAlone(ctx, err):
-			for _, at := range round {
-				r := rows[at]
-				results[at].Value, results[at].Err = g.Store.SetAssignment(uss.WithRequestID(ctx, r.RequestID), r.Account, r.Assignment)
-			}
-		default:
-			for _, at := range round {
-				results[at].Err = err
-			}
-		}
-	}
-	return results
-}
-
-// writeExposures writes a batch of exposing decisions, round by round. Those the batch
-// statement leaves unsettled (rare: a stale stored variation, or a race with another writer)
-// are decided alone with the full single-row statement.
-func (g *GroupCommitted) writeExposures(ctx context.Context, es []exposure) []groupcommit.Result[stored] {
-	results := make([]groupcommit.Result[stored], len(es))
-	alone := func(at int) {
-		e := es[at]
-		st, found, err := g.Store.StoreDecision(uss.WithRequestID(ctx, e.RequestID), e.Account, e.Key, e.Valid, e.Candidate, true)
-		results[at] = groupcommit.Result[stored]{Value: stored{Stored: st, Found: found}, Err: err}
-	}
-	for _, round := range rounds(es, exposure.key) {
-		// Decisions with and without a candidate are written by different statements.
-		withCandidate, without := partition(round, func(at int) bool { return es[at].Candidate != "" })
-		for _, part := range [][]int{withCandidate, without} {
+		upserts, ifAbsent := partition(round, func(at int) bool { return rows[at].Mode == uss.SetUpsert })
+		for _, part := range [][]int{upserts, ifAbsent} {
 			if len(part) == 0 {
 				continue
 			}
-			out, settled, err := g.exposeMany(ctx, pick(es, part))
+			written, err := g.upsertAssignments(ctx, pick(rows, part), rows[part[0]].Mode)
 			switch {
 			case err == nil:
 				for i, at := range part {
-					if settled[i] {
-						results[at].Value = out[i]
-					} else {
-						alone(at)
-					}
+					results[at].Value = written[i]
 				}
 			case len(part) > 1 && retryAlone(ctx, err):
 				for _, at := range part {
-					alone(at)
+					r := rows[at]
+					results[at].Value, results[at].Err = g.Store.SetAssignment(uss.WithRequestID(ctx, r.RequestID), r.Account, r.Assignment, r.Mode)
 				}
 			default:
 				for _, at := range part {
@@ -138,13 +105,60 @@ func (g *GroupCommitted) writeExposures(ctx context.Context, es []exposure) []gr
 	return results
 }
 
+// batchStep writes some decisions of a round in one statement; settled[i] says whether it
+// answered ps[i].
+type batchStep func(ctx context.Context, ps []exposure) (out []decision.Stored, settled []bool, err error)
+
+// writeExposures writes a batch of exposing decisions, round by round: first the exposures of
+// stored rows, then the candidates of users without one (see exposeStoredSQL). Those neither
+// statement settles (rare: a stale stored variation, or a race with another writer) are
+// decided alone with the full single-row statement.
+func (g *GroupCommitted) writeExposures(ctx context.Context, ps []exposure) []groupcommit.Result[decision.Stored] {
+	results := make([]groupcommit.Result[decision.Stored], len(ps))
+	alone := func(at int) {
+		results[at].Value, results[at].Err = g.Store.StoreDecision(uss.WithRequestID(ctx, ps[at].RequestID), ps[at].StoreParams)
+	}
+	// run writes the decisions at with step, answers those it settles and returns the others.
+	run := func(at []int, step batchStep) []int {
+		if len(at) == 0 {
+			return nil
+		}
+		out, settled, err := step(ctx, pick(ps, at))
+		if err != nil {
+			for _, i := range at {
+				if len(at) > 1 && retryAlone(ctx, err) {
+					alone(i)
+				} else {
+					results[i].Err = err
+				}
+			}
+			return nil
+		}
+		var rest []int
+		for j, i := range at {
+			if settled[j] {
+				results[i].Value = out[j]
+			} else {
+				rest = append(rest, i)
+			}
+		}
+		return rest
+	}
+	for _, round := range rounds(ps, decisionKey) {
+		for _, at := range run(run(round, g.exposeStored), g.insertCandidates) {
+			alone(at)
+		}
+	}
+	return results
+}
+
 // retryAlone says whether the rows of a failed batch statement should be written one by one,
 // so that a bad row fails only its own request: yes when the database answered with an error
 // (a refused value, a deadlock), no when it could not be reached or time ran out, where each
-// row alone would only wait for the same failure.
+// row alone would only wait for the same failure, and no when the batch may have committed.
 func retryAlone(ctx context.Context, err error) bool {
 	var pgErr *pgconn.PgError
-	answered := errors.As(err, &pgErr) || !errors.Is(err, uss.ErrUnavailable)
+	answered := errors.As(err, &pgErr) || (!errors.Is(err, uss.ErrUnavailable) && !errors.Is(err, uss.ErrOutcomeUnknown))
 	return answered && ctx.Err() == nil
 }
 

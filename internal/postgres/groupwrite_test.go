@@ -50,15 +50,16 @@ func (r *groupRig) batchSizes() []int {
 // until release is called; the blocked write's own outcome is checked by release.
 func (r *groupRig) occupySets() (release func()) {
 	return r.occupy(func(ctx context.Context, blocker uss.Assignment) error {
-		_, err := r.g.SetAssignment(ctx, acct, blocker)
+		_, err := r.g.SetAssignment(ctx, acct, blocker, uss.SetUpsert)
 		return err
 	})
 }
 
 func (r *groupRig) occupyExposures() (release func()) {
 	return r.occupy(func(ctx context.Context, blocker uss.Assignment) error {
-		key := uss.AssignmentKey{UserID: blocker.UserID, CampaignKey: blocker.CampaignKey}
-		_, _, err := r.g.StoreDecision(ctx, acct, key, []string{blocker.VariationName}, "", true)
+		_, err := r.g.StoreDecision(ctx, decision.StoreParams{Account: acct,
+			Key:   uss.AssignmentKey{UserID: blocker.UserID, CampaignKey: blocker.CampaignKey},
+			Valid: []string{blocker.VariationName}, Expose: true})
 		return err
 	})
 }
@@ -66,7 +67,7 @@ func (r *groupRig) occupyExposures() (release func()) {
 func (r *groupRig) occupy(write func(context.Context, uss.Assignment) error) (release func()) {
 	t, ctx := r.t, context.Background()
 	blocker := uss.Assignment{UserID: "blocker", CampaignKey: "c", VariationName: "Control", Source: uss.SourceSet}
-	_, err := postgres.NewStore(r.pool).SetAssignment(ctx, acct, blocker)
+	_, err := postgres.NewStore(r.pool).SetAssignment(ctx, acct, blocker, uss.SetUpsert)
 	require.NoError(t, err)
 	tx, err := r.pool.Begin(ctx)
 	t.Cleanup(func() { _ = tx.Rollback(ctx) }) // a failed test must not leave the pool waiting
@@ -122,7 +123,7 @@ func TestGroupCommitABadRowFailsOnlyItself(t *testing.T) {
 			a.Source = "bogus" // the table's CHECK refuses it: a statement error, not a lost connection
 		}
 		go func() {
-			st, err := r.g.SetAssignment(context.Background(), acct, a)
+			st, err := r.g.SetAssignment(context.Background(), acct, a, uss.SetUpsert)
 			results[i] <- outcome{st, err}
 		}()
 	}
@@ -157,7 +158,7 @@ func TestGroupCommitACancelledWaitingWriteIsNeverWritten(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	gaveUp := make(chan error, 1)
 	go func() {
-		_, err := r.g.SetAssignment(ctx, acct, uss.Assignment{UserID: "gone", CampaignKey: "c", VariationName: "V", Source: uss.SourceSet})
+		_, err := r.g.SetAssignment(ctx, acct, uss.Assignment{UserID: "gone", CampaignKey: "c", VariationName: "V", Source: uss.SourceSet}, uss.SetUpsert)
 		gaveUp <- err
 	}()
 	r.waitQueued(1)
@@ -166,7 +167,7 @@ func TestGroupCommitACancelledWaitingWriteIsNeverWritten(t *testing.T) {
 
 	kept := make(chan error, 1)
 	go func() {
-		_, err := r.g.SetAssignment(context.Background(), acct, uss.Assignment{UserID: "kept", CampaignKey: "c", VariationName: "V", Source: uss.SourceSet})
+		_, err := r.g.SetAssignment(context.Background(), acct, uss.Assignment{UserID: "kept", CampaignKey: "c", VariationName: "V", Source: uss.SourceSet}, uss.SetUpsert)
 		kept <- err
 	}()
 	r.waitQueued(2) // the abandoned one still sits in the queue, to be skipped
@@ -180,10 +181,11 @@ func TestGroupCommitACancelledWaitingWriteIsNeverWritten(t *testing.T) {
 	require.Equal(t, []int{1, 1}, r.batchSizes())
 }
 
-// Exposing decisions batched together follow the single-row rules in every case: a new user
-// gets the candidate, a valid stored row is kept and counted, a stored variation that is gone
-// is replaced, no candidate and no row is nothing found, and the same user twice in one batch
-// is decided once and counted twice.
+// Exposing decisions batched together follow the single-row rules in every case, and say
+// which: a new user gets the candidate (inserted), a valid stored row is kept and counted
+// whether or not it equals the candidate, a stored variation that is gone is replaced, no
+// candidate and no row is nothing found, and the same user twice in one batch is decided once
+// (the second time kept) and counted twice.
 func TestGroupCommitBatchedActivationsKeepTheDecisionRules(t *testing.T) {
 	t.Parallel()
 	r := newGroupRig(t)
@@ -191,9 +193,10 @@ func TestGroupCommitBatchedActivationsKeepTheDecisionRules(t *testing.T) {
 	store := postgres.NewStore(r.pool)
 	for _, a := range []uss.Assignment{
 		{UserID: "kept", CampaignKey: "c", VariationName: "A", Goals: []string{"g1"}, Source: uss.SourceSet},
+		{UserID: "returning", CampaignKey: "c", VariationName: "B", Source: uss.SourceBucketed},
 		{UserID: "stale", CampaignKey: "c", VariationName: "Removed", Goals: []string{"g1"}, Source: uss.SourceSet},
 	} {
-		_, err := store.SetAssignment(ctx, acct, a)
+		_, err := store.SetAssignment(ctx, acct, a, uss.SetUpsert)
 		require.NoError(t, err)
 	}
 	release := r.occupyExposures()
@@ -202,25 +205,26 @@ func TestGroupCommitBatchedActivationsKeepTheDecisionRules(t *testing.T) {
 	cases := []struct {
 		user, candidate string
 		want            decision.Stored
-		found           bool
 	}{
-		{"new", "B", decision.Stored{VariationName: "B", Goals: []string{}}, true},
-		{"kept", "B", decision.Stored{VariationName: "A", Goals: []string{"g1"}}, true},
-		{"stale", "B", decision.Stored{VariationName: "B", Goals: []string{}}, true},
-		{"outside", "", decision.Stored{}, false},
-		{"new", "A", decision.Stored{VariationName: "B", Goals: []string{}}, true}, // first writer won
+		{"new", "B", decision.Stored{VariationName: "B", Outcome: decision.OutcomeInserted}},
+		{"kept", "B", decision.Stored{VariationName: "A", Outcome: decision.OutcomeKept}},
+		{"returning", "B", decision.Stored{VariationName: "B", Outcome: decision.OutcomeKept}},
+		{"stale", "B", decision.Stored{VariationName: "B", Outcome: decision.OutcomeReplaced}},
+		{"outside", "", decision.Stored{Outcome: decision.OutcomeNone}},
+		{"new", "A", decision.Stored{VariationName: "B", Outcome: decision.OutcomeKept}}, // first writer won
 	}
 	type outcome struct {
-		st    decision.Stored
-		found bool
-		err   error
+		st  decision.Stored
+		err error
 	}
 	results := make([]chan outcome, len(cases))
 	for i, c := range cases {
 		results[i] = make(chan outcome, 1)
 		go func() {
-			st, found, err := r.g.StoreDecision(ctx, acct, uss.AssignmentKey{UserID: c.user, CampaignKey: "c"}, valid, c.candidate, true)
-			results[i] <- outcome{st, found, err}
+			st, err := r.g.StoreDecision(ctx, decision.StoreParams{Account: acct,
+				Key:   uss.AssignmentKey{UserID: c.user, CampaignKey: "c"},
+				Valid: valid, Candidate: c.candidate, Source: uss.SourceBucketed, Expose: true})
+			results[i] <- outcome{st, err}
 		}()
 		r.waitQueued(i + 1) // in this order, so that "new" with B is first
 	}
@@ -228,8 +232,7 @@ func TestGroupCommitBatchedActivationsKeepTheDecisionRules(t *testing.T) {
 	for i, c := range cases {
 		o := <-results[i]
 		require.NoError(t, o.err, c.user)
-		require.Equal(t, c.found, o.found, c.user)
-		require.Equal(t, c.want, o.st, c.user)
+		require.Equal(t, c.want, o.st, "%s with candidate %q", c.user, c.candidate)
 	}
 	require.Equal(t, []int{1, len(cases)}, r.batchSizes(), "the blocker, then the cases as one batch")
 
@@ -241,11 +244,60 @@ func TestGroupCommitBatchedActivationsKeepTheDecisionRules(t *testing.T) {
 		require.NoError(t, err)
 		return n, true
 	}
-	for user, want := range map[string]int64{"new": 2, "kept": 1, "stale": 1} {
+	for user, want := range map[string]int64{"new": 2, "kept": 1, "returning": 1, "stale": 1} {
 		n, found := exposures(user)
 		require.True(t, found, user)
 		require.Equal(t, want, n, user)
 	}
 	_, found := exposures("outside")
 	require.False(t, found)
+}
+
+// Sets of both modes batched together: each follows its own rule, and ifAbsent sets of one new
+// user all get the row of the first.
+func TestGroupCommitBatchedSetsFollowTheirMode(t *testing.T) {
+	t.Parallel()
+	r := newGroupRig(t)
+	ctx := context.Background()
+	_, err := postgres.NewStore(r.pool).SetAssignment(ctx, acct,
+		uss.Assignment{UserID: "stored", CampaignKey: "c", VariationName: "A", Goals: []string{"g1"}, Source: uss.SourceSet}, uss.SetUpsert)
+	require.NoError(t, err)
+	release := r.occupySets()
+
+	cases := []struct {
+		user, variation string
+		mode            uss.SetMode
+		want            string
+	}{
+		{"new", "A", uss.SetIfAbsent, "A"},
+		{"stored", "B", uss.SetIfAbsent, "A"},
+		{"new", "B", uss.SetIfAbsent, "A"},
+		{"replaced", "A", uss.SetUpsert, "A"},
+		{"replaced", "B", uss.SetUpsert, "B"},
+	}
+	type outcome struct {
+		a   uss.Assignment
+		err error
+	}
+	results := make([]chan outcome, len(cases))
+	for i, c := range cases {
+		results[i] = make(chan outcome, 1)
+		go func() {
+			a, err := r.g.SetAssignment(ctx, acct, uss.Assignment{UserID: c.user, CampaignKey: "c",
+				VariationName: c.variation, Goals: []string{"g2"}, Source: uss.SourceSet}, c.mode)
+			results[i] <- outcome{a, err}
+		}()
+		r.waitQueued(i + 1)
+	}
+	release()
+	for i, c := range cases {
+		o := <-results[i]
+		require.NoError(t, o.err)
+		require.Equal(t, c.want, o.a.VariationName, "%s set %s", c.user, c.variation)
+	}
+	require.Equal(t, []int{1, len(cases)}, r.batchSizes())
+	v, _ := r.variation("stored", "c")
+	require.Equal(t, "A", v)
+	v, _ = r.variation("replaced", "c")
+	require.Equal(t, "B", v)
 }

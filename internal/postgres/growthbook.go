@@ -67,11 +67,11 @@ func (s *Store) SaveStickyBuckets(ctx context.Context, account uss.AccountID, do
 	keys, variations := entryArrays(doc.Assignments)
 	rows, err := s.db.Query(ctx, saveStickyBucketsSQL, account, doc.Value, doc.Name, keys, variations)
 	if err != nil {
-		return growthbook.Document{}, mapError(fmt.Errorf("save sticky buckets: %w", err))
+		return growthbook.Document{}, s.writeError(fmt.Errorf("save sticky buckets: %w", err))
 	}
 	stored, err := collectEntries(rows)
 	if err != nil {
-		return growthbook.Document{}, mapError(fmt.Errorf("save sticky buckets: %w", err))
+		return growthbook.Document{}, s.writeError(fmt.Errorf("save sticky buckets: %w", err))
 	}
 	return growthbook.Document{Attribute: doc.Attribute, Assignments: stored}, nil
 }

@@ -48,11 +48,11 @@ func (s *Store) SaveUserProfile(ctx context.Context, account uss.AccountID, p op
 	experiments, variations := entryArrays(p.Decisions)
 	rows, err := s.db.Query(ctx, saveUserProfileSQL, account, p.UserID, experiments, variations)
 	if err != nil {
-		return optimizely.Profile{}, mapError(fmt.Errorf("save user profile: %w", err))
+		return optimizely.Profile{}, s.writeError(fmt.Errorf("save user profile: %w", err))
 	}
 	decisions, err := collectEntries(rows)
 	if err != nil {
-		return optimizely.Profile{}, mapError(fmt.Errorf("save user profile: %w", err))
+		return optimizely.Profile{}, s.writeError(fmt.Errorf("save user profile: %w", err))
 	}
 	return optimizely.Profile{UserID: p.UserID, Decisions: decisions}, nil
 }

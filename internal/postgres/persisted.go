@@ -48,7 +48,7 @@ func (s *Store) PersistedValues(ctx context.Context, account uss.AccountID, key 
 func (s *Store) SavePersistedValue(ctx context.Context, account uss.AccountID, v uss.PersistedValue) error {
 	_, err := s.db.Exec(ctx, savePersistedValueSQL, account, uss.UnitID(v.Key), v.Key, v.ConfigName, v.Value)
 	if err != nil {
-		return mapError(fmt.Errorf("save persisted value: %w", err))
+		return s.writeError(fmt.Errorf("save persisted value: %w", err))
 	}
 	return nil
 }
@@ -57,7 +57,7 @@ func (s *Store) SavePersistedValue(ctx context.Context, account uss.AccountID, v
 func (s *Store) DeletePersistedValue(ctx context.Context, account uss.AccountID, key, configName string) (int64, error) {
 	tag, err := s.db.Exec(ctx, deletePersistedValueSQL, account, uss.UnitID(key), key, configName)
 	if err != nil {
-		return 0, mapError(fmt.Errorf("delete persisted value: %w", err))
+		return 0, s.writeError(fmt.Errorf("delete persisted value: %w", err))
 	}
 	return tag.RowsAffected(), nil
 }

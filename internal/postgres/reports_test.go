@@ -190,7 +190,7 @@ func TestSettingsWeightsAndGoalsAreSavedAndBackfilledAlike(t *testing.T) {
 
 	// Uploaded through the registry, as PUT /v1/settings does: weights as numbers and as a
 	// string, three that VWO rounds to four decimals.
-	registry := settings.NewRegistry(postgres.NewStore(pool), slog.New(slog.DiscardHandler))
+	registry := settings.NewRegistry(postgres.NewStore(pool), slog.New(slog.DiscardHandler), settings.Limits{})
 	_, err = registry.Put(ctx, uss.AccountID(7), []byte(`{"sdkKey": "k", "accountId": 1, "version": 1, "campaigns": [
 	  {"id": 1, "key": "thirds", "status": "RUNNING", "type": "VISUAL_AB", "percentTraffic": 100,
 	   "goals": [{"id": 1, "identifier": "signup", "type": "CUSTOM_GOAL"}, {"id": 2, "identifier": "buy", "type": "REVENUE_TRACKING"}],

@@ -64,25 +64,6 @@ SELECT (SELECT count(*) FROM assignments WHERE account_id = $1 AND campaign_key 
        (SELECT count(*) FROM conversions WHERE account_id = $1 AND campaign_key = $2),
        (SELECT count(*) FROM assignment_history WHERE account_id = $1 AND campaign_key = $2)`
 
-// beyondKeptSQL lists the settings versions of each account beyond its newest $1.
-const beyondKeptSQL = `
-SELECT account_id, version FROM (
-    SELECT account_id, version, row_number() OVER (PARTITION BY account_id ORDER BY version DESC) AS n
-    FROM settings
-) s WHERE n > $1`
-
-// pruneSettingsSQL deletes a batch of them, oldest first; their weights and goals go with
-// them (ON DELETE CASCADE).
-const pruneSettingsSQL = `
-DELETE FROM settings WHERE (account_id, version) IN (
-    SELECT account_id, version FROM (` + beyondKeptSQL + `) b ORDER BY account_id, version LIMIT $2
-)`
-
-const prunableSettingsSQL = `
-SELECT b.account_id, coalesce(a.name, ''), count(*)
-FROM (` + beyondKeptSQL + `) b LEFT JOIN accounts a USING (account_id)
-GROUP BY b.account_id, a.name ORDER BY b.account_id`
-
 // WithRetentionLock implements retention.Store. fn's statements run on the pool, each in its
 // own short transaction; the lock's transaction only holds the lock (it has no snapshot and no
 // transaction id, so it holds back no vacuum).
@@ -137,30 +118,4 @@ func (s *Store) CountCampaign(ctx context.Context, c retention.RemovedCampaign) 
 		return nil, mapError(fmt.Errorf("count campaign: %w", err))
 	}
 	return map[retention.Table]int64{retention.Assignments: a, retention.Conversions: conv, retention.History: h}, nil
-}
-
-// PruneSettings implements retention.Store.
-func (s *Store) PruneSettings(ctx context.Context, keep, limit int) (int64, error) {
-	tag, err := s.db.Exec(ctx, pruneSettingsSQL, keep, limit)
-	if err != nil {
-		return 0, mapError(fmt.Errorf("prune settings: %w", err))
-	}
-	return tag.RowsAffected(), nil
-}
-
-// PrunableSettings implements retention.Store.
-func (s *Store) PrunableSettings(ctx context.Context, keep int) ([]retention.SettingsVersions, error) {
-	rows, err := s.db.Query(ctx, prunableSettingsSQL, keep)
-	if err != nil {
-		return nil, mapError(fmt.Errorf("prunable settings: %w", err))
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (retention.SettingsVersions, error) {
-		var v retention.SettingsVersions
-		err := r.Scan(&v.Account, &v.AccountName, &v.Versions)
-		return v, err
-	})
-	if err != nil {
-		return nil, mapError(fmt.Errorf("prunable settings: %w", err))
-	}
-	return out, nil
 }

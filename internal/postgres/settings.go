@@ -40,7 +40,8 @@ SELECT $1, $2, r.campaign_key, r.goal_identifier, r.goal_type
 FROM unnest($3::text[], $4::text[], $5::text[]) AS r(campaign_key, goal_identifier, goal_type)`
 
 // trackRemovedCampaignsSQL records, for the retention task, the campaigns of the previous
-// version that version $2 leaves out, and forgets the removal of those it brings back.
+// version that version $2 leaves out, and forgets the removal of those it brings back. It runs
+// before older versions are pruned, while the previous one is still there.
 const trackRemovedCampaignsSQL = `
 WITH current AS (
     SELECT DISTINCT campaign_key FROM settings_variations WHERE account_id = $1 AND version = $2
@@ -56,6 +57,11 @@ WHERE p.account_id = $1 AND p.version = $2 - 1
   AND p.campaign_key NOT IN (SELECT campaign_key FROM current)
 ON CONFLICT DO NOTHING`
 
+// Older versions beyond the newest $2 go, and with them (ON DELETE CASCADE) their
+// settings_variations and settings_goals rows. Versions are consecutive, so the current one,
+// which the reports read, is never among them.
+const pruneSettingsSQL = `DELETE FROM settings WHERE account_id = $1 AND version <= $2::bigint - $3::bigint`
+
 const notifySettingsSQL = `SELECT pg_notify('` + SettingsChannel + `', format('%s:%s', $1::bigint, $2::bigint))`
 
 const currentSettingsSQL = `
@@ -69,8 +75,9 @@ ORDER BY account_id, version DESC`
 const currentSettingsVersionsSQL = `SELECT account_id, max(version) FROM settings GROUP BY account_id`
 
 // SaveSettings stores a validated file as the account's next version, with its variations'
-// weights and its goals, and notifies every listening process.
-func (s *Store) SaveSettings(ctx context.Context, account uss.AccountID, body []byte, contents settings.Contents) (settings.Stored, error) {
+// weights and its goals, removes the versions beyond the newest keep (0 keeps all), and
+// notifies every listening process, all in one transaction.
+func (s *Store) SaveSettings(ctx context.Context, account uss.AccountID, body []byte, contents settings.Contents, keep int) (settings.Stored, error) {
 	stored := settings.Stored{Account: account, Body: body}
 	err := s.withTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, lockSettingsSQL, int64(account)); err != nil {
@@ -84,6 +91,11 @@ func (s *Store) SaveSettings(ctx context.Context, account uss.AccountID, body []
 		}
 		if _, err := tx.Exec(ctx, trackRemovedCampaignsSQL, account, stored.Version); err != nil {
 			return mapError(fmt.Errorf("track removed campaigns: %w", err))
+		}
+		if keep > 0 {
+			if _, err := tx.Exec(ctx, pruneSettingsSQL, account, stored.Version, keep); err != nil {
+				return mapError(fmt.Errorf("prune settings: %w", err))
+			}
 		}
 		if _, err := tx.Exec(ctx, notifySettingsSQL, int64(account), stored.Version); err != nil {
 			return mapError(fmt.Errorf("notify settings: %w", err))
@@ -129,17 +141,23 @@ func (s *Store) CurrentSettings(ctx context.Context, account uss.AccountID) (set
 	return st, nil
 }
 
-// AllCurrentSettings returns every account's newest file.
-func (s *Store) AllCurrentSettings(ctx context.Context) ([]settings.Stored, error) {
+// EachCurrentSettings calls each with every account's newest file in turn, as the rows
+// arrive: only one file is in memory at a time, however many accounts there are.
+func (s *Store) EachCurrentSettings(ctx context.Context, each func(settings.Stored)) error {
 	rows, err := s.db.Query(ctx, allCurrentSettingsSQL)
 	if err != nil {
-		return nil, mapError(fmt.Errorf("all current settings: %w", err))
+		return mapError(fmt.Errorf("all current settings: %w", err))
 	}
-	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settings.Stored, error) { return scanSettings(r) })
+	var st settings.Stored
+	_, err = pgx.ForEachRow(rows, []any{&st.Account, &st.Version, &st.Body, &st.CreatedAt}, func() error {
+		each(st)
+		st = settings.Stored{}
+		return nil
+	})
 	if err != nil {
-		return nil, mapError(fmt.Errorf("all current settings: %w", err))
+		return mapError(fmt.Errorf("all current settings: %w", err))
 	}
-	return all, nil
+	return nil
 }
 
 // CurrentSettingsVersions returns every account's newest version number: the cheap poll that

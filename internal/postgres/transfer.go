@@ -48,7 +48,7 @@ WITH up AS (
     SELECT $1, user_id, campaign_key, variation_name, goals, source, exposures,
            coalesce(created_at, now()), coalesce(updated_at, created_at, now())
     FROM import_rows
-    ORDER BY user_id, campaign_key` + upsertConflictSQL + `
+    ORDER BY user_id, campaign_key` + onConflictSQL[uss.SetUpsert] + `
     WHERE a.variation_name <> excluded.variation_name OR NOT (excluded.goals <@ a.goals)
     RETURNING user_id, campaign_key, variation_name, source, previous_variation
 ),

@@ -23,7 +23,7 @@ func (s *Store) withTx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) 
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return mapError(fmt.Errorf("commit: %w", err))
+		return mapWriteError(fmt.Errorf("commit: %w", err))
 	}
 	return nil
 }

@@ -44,7 +44,7 @@ func (s *Store) SaveVWOFMERecord(ctx context.Context, account uss.AccountID, r v
 	var record []byte
 	err := s.db.QueryRow(ctx, saveVWOFMERecordSQL, account, r.UserID, r.FeatureKey, []byte(r.Object)).Scan(&record)
 	if err != nil {
-		return nil, mapError(fmt.Errorf("save vwo fme record: %w", err))
+		return nil, s.writeError(fmt.Errorf("save vwo fme record: %w", err))
 	}
 	return compact(record)
 }

@@ -1,8 +1,8 @@
 // Package retention deletes what an account no longer needs: the assignments, conversions and
-// history of campaigns that left its settings longer ago than the retention period, and
-// settings versions beyond the newest few. It runs as a background task in every server, but
-// one server at a time does the work (the store's lock), in small batches, so that it never
-// holds many row locks for long.
+// history of campaigns that left its settings longer ago than the retention period. (Old
+// settings versions go at upload, beyond USS_SETTINGS_KEEP.) It runs as a background task in
+// every server, but one server at a time does the work (the store's lock), in small batches,
+// so that it never holds many row locks for long.
 package retention
 
 import (
@@ -20,8 +20,6 @@ type Policy struct {
 	// Retention: the data of a campaign removed from the settings longer ago than this is
 	// deleted. 0 keeps it for ever.
 	Retention time.Duration
-	// SettingsKeep: each account keeps its newest SettingsKeep settings versions. 0 keeps all.
-	SettingsKeep int
 	// Batch bounds the rows of one delete statement (DefaultBatch when 0).
 	Batch int
 }
@@ -30,7 +28,7 @@ type Policy struct {
 const DefaultBatch = 1000
 
 // Enabled reports whether the policy deletes anything.
-func (p Policy) Enabled() bool { return p.Retention > 0 || p.SettingsKeep > 0 }
+func (p Policy) Enabled() bool { return p.Retention > 0 }
 
 // Table names what a purge deletes.
 type Table string
@@ -40,7 +38,6 @@ const (
 	Assignments Table = "assignments"
 	Conversions Table = "conversions"
 	History     Table = "history"
-	Settings    Table = "settings"
 )
 
 // CampaignTables are the tables that hold a campaign's data, deleted in this order.
@@ -52,13 +49,6 @@ type RemovedCampaign struct {
 	AccountName string
 	CampaignKey string
 	RemovedAt   time.Time
-}
-
-// SettingsVersions counts an account's settings versions beyond the newest kept.
-type SettingsVersions struct {
-	Account     uss.AccountID
-	AccountName string
-	Versions    int64
 }
 
 // Store runs the deletes.
@@ -73,10 +63,6 @@ type Store interface {
 	PurgeCampaign(ctx context.Context, table Table, c RemovedCampaign, before time.Time, limit int) (int64, error)
 	// CountCampaign counts the campaign's rows in every table of CampaignTables.
 	CountCampaign(ctx context.Context, c RemovedCampaign) (map[Table]int64, error)
-	// PruneSettings deletes up to limit settings versions beyond each account's newest keep.
-	PruneSettings(ctx context.Context, keep, limit int) (int64, error)
-	// PrunableSettings counts, per account, the versions beyond the newest keep.
-	PrunableSettings(ctx context.Context, keep int) ([]SettingsVersions, error)
 }
 
 // Task applies a policy.
@@ -123,7 +109,6 @@ func NewTask(store Store, policy Policy, opts Options) *Task {
 // Plan is what a run would delete now.
 type Plan struct {
 	Campaigns []CampaignRows
-	Settings  []SettingsVersions
 }
 
 // CampaignRows is a removed campaign with its rows.
@@ -141,25 +126,19 @@ type Report struct {
 // Plan lists what RunOnce would delete now, deleting nothing (uss-server purge --dry-run).
 func (t *Task) Plan(ctx context.Context) (Plan, error) {
 	var p Plan
-	if t.policy.Retention > 0 {
-		removed, err := t.store.RemovedCampaigns(ctx, t.cutoff())
-		if err != nil {
-			return Plan{}, err
-		}
-		for _, c := range removed {
-			rows, err := t.store.CountCampaign(ctx, c)
-			if err != nil {
-				return Plan{}, err
-			}
-			p.Campaigns = append(p.Campaigns, CampaignRows{RemovedCampaign: c, Rows: rows})
-		}
+	if !t.policy.Enabled() {
+		return p, nil
 	}
-	if t.policy.SettingsKeep > 0 {
-		versions, err := t.store.PrunableSettings(ctx, t.policy.SettingsKeep)
+	removed, err := t.store.RemovedCampaigns(ctx, t.cutoff())
+	if err != nil {
+		return Plan{}, err
+	}
+	for _, c := range removed {
+		rows, err := t.store.CountCampaign(ctx, c)
 		if err != nil {
 			return Plan{}, err
 		}
-		p.Settings = versions
+		p.Campaigns = append(p.Campaigns, CampaignRows{RemovedCampaign: c, Rows: rows})
 	}
 	return p, nil
 }
@@ -173,17 +152,7 @@ func (t *Task) RunOnce(ctx context.Context) (Report, error) {
 		return r, nil
 	}
 	ran, err := t.store.WithRetentionLock(ctx, func(ctx context.Context) error {
-		if t.policy.Retention > 0 {
-			if err := t.purgeCampaigns(ctx, r.Deleted); err != nil {
-				return err
-			}
-		}
-		if t.policy.SettingsKeep > 0 {
-			return t.drain(ctx, Settings, r.Deleted, func() (int64, error) {
-				return t.store.PruneSettings(ctx, t.policy.SettingsKeep, t.policy.Batch)
-			})
-		}
-		return nil
+		return t.purgeCampaigns(ctx, r.Deleted)
 	})
 	r.Ran = ran
 	return r, err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/uss/uss/internal/apikey"
 	"github.com/uss/uss/internal/config"
+	"github.com/uss/uss/internal/connlimit"
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/groupcommit"
@@ -77,7 +78,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	}
 
 	store := postgres.NewStore(pool)
-	s.registry = settings.NewRegistry(store, logger)
+	s.registry = settings.NewRegistry(store, logger, settings.Limits{
+		Campaigns: cfg.Limits.SettingsMaxCampaigns, Keep: cfg.Limits.SettingsKeep})
 	if err := s.registry.Load(ctx); err != nil {
 		// Not fatal: the watcher loads them as soon as it can, and until then decisions
 		// answer 503 and the server is not ready.
@@ -133,7 +135,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 // nothing. Every server runs it; the store's lock lets one at a time do the work. m, when not
 // nil, counts what it deletes.
 func RetentionTask(cfg config.Config, store *postgres.Store, logger *slog.Logger, m *metrics.Metrics) *retention.Task {
-	policy := retention.Policy{Retention: cfg.Retention, SettingsKeep: cfg.SettingsKeep}
+	policy := retention.Policy{Retention: cfg.Retention}
 	if !policy.Enabled() {
 		return nil
 	}
@@ -163,9 +165,14 @@ func (s *Server) watch(task func(context.Context)) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // ready is the readiness check: the database answers and no migration is pending. Its errors
-// are shown to unauthenticated callers, so details go to the log only.
+// are shown to unauthenticated callers, so details go to the log only. A pool whose every
+// connection is in use is busy, not cut off: still ready (requests queue for a connection
+// within their timeout), so that load does not take every replica out of service at once.
 func (s *Server) ready(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
+	switch err := postgres.Ping(ctx, s.pool); {
+	case errors.Is(err, postgres.ErrPoolBusy):
+		s.logger.Debug("ready, busy: every pooled database connection is in use")
+	case err != nil:
 		s.logger.Warn("not ready: database unreachable", "error", err)
 		return errors.New("database unreachable")
 	}
@@ -194,12 +201,15 @@ func (s *Server) ready(ctx context.Context) error {
 // within the shutdown budget, and closes the pool.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.Close()
+	limited := connlimit.New(ln, s.cfg.Limits.MaxConnections, s.logger)
+	ln = limited
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       s.cfg.RequestTimeout + 10*time.Second,
 		WriteTimeout:      s.cfg.RequestTimeout + 10*time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       s.cfg.Limits.IdleTimeout,
+		ConnState:         limited.ConnState,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 	}

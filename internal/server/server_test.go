@@ -33,12 +33,16 @@ type serving struct {
 	served chan error         // what Serve returned
 }
 
-func serve(t *testing.T) serving {
+func serve(t *testing.T, opts ...apitest.Option) serving {
 	t.Helper()
 	ctx := context.Background()
 	s := serving{dbURL: pgtest.URL(t), served: make(chan error, 1)}
+	cfg := apitest.Config(s.dbURL)
+	for _, o := range opts {
+		o(&cfg)
+	}
 	var err error
-	s.srv, err = server.New(ctx, apitest.Config(s.dbURL), apitest.Logger())
+	s.srv, err = server.New(ctx, cfg, apitest.Logger())
 	require.NoError(t, err)
 	s.key, err = apikey.Create(ctx, postgres.NewStore(s.srv.Pool()), "acme")
 	require.NoError(t, err)

@@ -26,12 +26,14 @@ type Stored struct {
 
 // Store keeps settings versions.
 type Store interface {
-	// SaveSettings stores body, with what it contains, as the account's next version and
+	// SaveSettings stores body, with what it contains, as the account's next version, removes
+	// the account's versions beyond the newest keep (the new one included; 0 keeps all), and
 	// tells every process.
-	SaveSettings(ctx context.Context, account uss.AccountID, body []byte, contents Contents) (Stored, error)
+	SaveSettings(ctx context.Context, account uss.AccountID, body []byte, contents Contents, keep int) (Stored, error)
 	// CurrentSettings returns the account's newest version, or uss.ErrNotFound.
 	CurrentSettings(ctx context.Context, account uss.AccountID) (Stored, error)
-	AllCurrentSettings(ctx context.Context) ([]Stored, error)
+	// EachCurrentSettings calls each with every account's newest version, one at a time.
+	EachCurrentSettings(ctx context.Context, each func(Stored)) error
 	CurrentSettingsVersions(ctx context.Context) (map[uss.AccountID]int64, error)
 	// Listen calls changed for every version saved by any process until ctx is done, and
 	// connected after every (re)connection; lost gets each connection failure.
@@ -44,11 +46,22 @@ type Snapshot struct {
 	Settings *campaign.Settings
 }
 
+// Limits bound what one account's settings may cost: every process holds every account's
+// current file, and the database keeps its versions.
+type Limits struct {
+	// Campaigns is the most campaigns an uploaded file may list (0: no bound). Files already
+	// stored load whatever it is today, so lowering it never stops decisions.
+	Campaigns int
+	// Keep is how many versions of an account are kept, the current one included (0: all).
+	Keep int
+}
+
 // Registry holds the current Snapshot of every account. Reads are lock-free: the map is
 // replaced, never changed, when a version arrives.
 type Registry struct {
 	store  Store
 	logger *slog.Logger
+	limits Limits
 
 	current atomic.Pointer[map[uss.AccountID]*Snapshot]
 	// loaded is set once every account's settings were read: until then an account without
@@ -59,8 +72,8 @@ type Registry struct {
 }
 
 // NewRegistry returns an empty registry; call Load before serving.
-func NewRegistry(store Store, logger *slog.Logger) *Registry {
-	r := &Registry{store: store, logger: logger}
+func NewRegistry(store Store, logger *slog.Logger, limits Limits) *Registry {
+	r := &Registry{store: store, logger: logger, limits: limits}
 	r.current.Store(&map[uss.AccountID]*Snapshot{})
 	return r
 }
@@ -86,18 +99,25 @@ func (r *Registry) held(account uss.AccountID) *Snapshot {
 // Put validates a settings file, stores it as the account's next version and publishes it in
 // this process at once (other processes follow through notifications).
 func (r *Registry) Put(ctx context.Context, account uss.AccountID, body []byte) (*Snapshot, error) {
-	parsed, err := campaign.Parse(body)
+	parsed, err := campaign.ParseWithin(body, campaign.Limits{Campaigns: r.limits.Campaigns})
 	if err != nil {
 		return nil, err
 	}
-	stored, err := r.store.SaveSettings(ctx, account, body, contentsOf(parsed))
+	stored, err := r.store.SaveSettings(ctx, account, body, contentsOf(parsed), r.limits.Keep)
 	if err != nil {
 		return nil, err
 	}
 	snap := &Snapshot{Version: stored.Version, Settings: parsed}
 	r.publish(account, snap)
+	if w := parsed.Warnings(); len(w) > 0 {
+		r.logger.Warn("settings stored with warnings", "account", account, "version", stored.Version,
+			"count", len(w), "warnings", w[:min(len(w), maxLoggedWarnings)])
+	}
 	return snap, nil
 }
+
+// maxLoggedWarnings bounds the warnings one log line lists; the upload's answer has them all.
+const maxLoggedWarnings = 10
 
 // Get returns the account's current file as uploaded, read from the database so that it is
 // current even a moment after another process stored it.
@@ -108,12 +128,9 @@ func (r *Registry) Get(ctx context.Context, account uss.AccountID) (Stored, erro
 // Load reads every account's current settings; the server calls it before serving, and the
 // watcher again until it succeeds.
 func (r *Registry) Load(ctx context.Context) error {
-	all, err := r.store.AllCurrentSettings(ctx)
-	if err != nil {
+	// One file at a time: a process holds every account's parsed settings, not every file.
+	if err := r.store.EachCurrentSettings(ctx, r.install); err != nil {
 		return fmt.Errorf("load settings: %w", err)
-	}
-	for _, st := range all {
-		r.install(st)
 	}
 	r.loaded.Store(true)
 	return nil

@@ -68,7 +68,8 @@ type Store interface {
 	ImportAssignments(ctx context.Context, account uss.AccountID, rows Rows) (Counts, error)
 }
 
-// LineError is a bad line of an import. It matches uss.ErrInvalidArgument.
+// LineError is a bad line of an import. It unwraps to a *uss.InvalidArgumentError with the
+// same text, so it is a 400 that says which line.
 type LineError struct {
 	Line   int64
 	Reason string
@@ -78,8 +79,7 @@ func (e *LineError) Error() string {
 	return fmt.Sprintf("line %d: %s; nothing was imported", e.Line, e.Reason)
 }
 
-// Is makes errors.Is(err, uss.ErrInvalidArgument) true.
-func (e *LineError) Is(target error) bool { return target == uss.ErrInvalidArgument }
+func (e *LineError) Unwrap() error { return &uss.InvalidArgumentError{Reason: e.Error()} }
 
 // Service exports and imports.
 type Service struct{ store Store }

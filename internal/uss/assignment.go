@@ -8,17 +8,29 @@ import "time"
 // AccountID identifies a tenant. Every read and write is scoped by one.
 type AccountID int64
 
-// Source says where an assignment's variation came from.
+// Source says where a variation came from, in stored rows and in decisions alike: one
+// vocabulary for the API, the metrics and the assignments table.
+//
+// A stored row's source is SourceSet, SourceBucketed or SourceWhitelisted (the table allows
+// only these). A decision's source is SourceStored, SourceBucketed, SourceWhitelisted or
+// SourceNone.
 type Source string
 
 const (
-	// SourceSet: an SDK wrote it through the storage API.
+	// SourceSet: an SDK wrote the row through the storage API.
 	SourceSet Source = "set"
-	// SourceBucketed: uss decided it with its bucketer and stored it.
+	// SourceBucketed: uss's bucketer chose the variation. A row with this source was stored by
+	// a decision; a decision with it stored the variation just now (or, in a dry run or without
+	// stickiness, would have).
 	SourceBucketed Source = "bucketed"
-	// SourceWhitelisted: the user was forced into it by whitelisting and converted a goal
-	// there (whitelisted decisions alone are never stored).
+	// SourceWhitelisted: whitelisting forced the variation. Whitelisted decisions are never
+	// stored; a row has this source when a whitelisted user without a row converted a goal.
 	SourceWhitelisted Source = "whitelisted"
+	// SourceStored: the decision answered with the user's stored row, whatever its own source
+	// and whether or not today's bucketing would agree.
+	SourceStored Source = "stored"
+	// SourceNone: the decision gave no variation.
+	SourceNone Source = "none"
 )
 
 // Assignment is one user's variation in one campaign, with the goals that user converted.

@@ -16,6 +16,10 @@ var (
 	ErrUnavailable = errors.New("database unavailable")
 	// ErrInvalidArgument: the request is malformed; nothing was changed.
 	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrOutcomeUnknown: a write reached the database, or may have, but no answer came (time
+	// ran out, or the connection broke): it may or may not have been committed. It is never
+	// reported as "nothing was changed".
+	ErrOutcomeUnknown = errors.New("the outcome of the write is unknown")
 )
 
 // InvalidArgumentError says which input is wrong and why. It matches ErrInvalidArgument.

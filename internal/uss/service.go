@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/uss/uss/internal/strictjson"
 )
 
 // ReasonDelete is the history reason code of a deletion through the storage API.
@@ -21,10 +23,10 @@ type Store interface {
 	// GetAssignments returns the user's assignments in the given campaigns, or in all of them
 	// when campaignKeys is empty, in one round trip.
 	GetAssignments(ctx context.Context, account AccountID, userID string, campaignKeys []string) ([]Assignment, error)
-	// SetAssignment upserts one row: see Service.Set for how goals merge.
-	SetAssignment(ctx context.Context, account AccountID, a Assignment) (Assignment, error)
-	// SetAssignments upserts all rows or none.
-	SetAssignments(ctx context.Context, account AccountID, as []Assignment) ([]Assignment, error)
+	// SetAssignment writes one row as mode says: see Service.Set for how goals merge.
+	SetAssignment(ctx context.Context, account AccountID, a Assignment, mode SetMode) (Assignment, error)
+	// SetAssignments writes all rows or none.
+	SetAssignments(ctx context.Context, account AccountID, as []Assignment, mode SetMode) ([]Assignment, error)
 	// DeleteAssignment removes one row; reason is its history event's reason code.
 	DeleteAssignment(ctx context.Context, account AccountID, key AssignmentKey, reason string) (int64, error)
 	// EraseUser removes every assignment, conversion, persisted value and history event of
@@ -52,16 +54,30 @@ func (s *Service) Get(ctx context.Context, account AccountID, key AssignmentKey)
 	return s.store.GetAssignment(ctx, account, key)
 }
 
-// Set upserts one assignment as an SDK writes it. The stored goal set is the union of the
-// stored goals and the given ones while the variation stays the same, so two SDK instances
-// that each append a goal to what they read never lose one; a new variation starts from the
-// given goals only, as its conversions are not the old variation's.
-func (s *Service) Set(ctx context.Context, account AccountID, a Assignment) (Assignment, error) {
+// SetMode says what a set does when the user already has a row in another variation.
+type SetMode uint8
+
+const (
+	// SetUpsert: the given variation replaces the stored one (VWO's set).
+	SetUpsert SetMode = iota
+	// SetIfAbsent: a stored variation is never replaced; the first writer wins, and every
+	// caller is answered with the row that won, so an SDK can use the stored variation
+	// instead of its own.
+	SetIfAbsent
+)
+
+// Set writes one assignment as an SDK writes it and returns the stored row. While the
+// variation stays the same, the stored goal set becomes the union of the stored goals and
+// the given ones, so two SDK instances that each append a goal to what they read never lose
+// one. A new variation replaces the stored one with the given goals only, as its conversions
+// are not the old variation's, unless mode is SetIfAbsent: then the stored row stays as it
+// is.
+func (s *Service) Set(ctx context.Context, account AccountID, a Assignment, mode SetMode) (Assignment, error) {
 	if err := validateAssignment("", a); err != nil {
 		return Assignment{}, err
 	}
 	a.Source = SourceSet
-	return s.store.SetAssignment(ctx, account, a)
+	return s.store.SetAssignment(ctx, account, a, mode)
 }
 
 // BatchGet returns the user's assignments in campaignKeys, or in all of the user's campaigns
@@ -84,10 +100,10 @@ func (s *Service) BatchGet(ctx context.Context, account AccountID, userID string
 	return s.store.GetAssignments(ctx, account, userID, campaignKeys)
 }
 
-// BatchSet upserts up to MaxBatch assignments, all or none, with Set's goal rule. Every record
-// is validated first; two records for the same user and campaign are refused, since which one
+// BatchSet writes up to MaxBatch assignments, all or none, with Set's rules. Every record is
+// validated first; two records for the same user and campaign are refused, since which one
 // should win would be a guess.
-func (s *Service) BatchSet(ctx context.Context, account AccountID, as []Assignment) ([]Assignment, error) {
+func (s *Service) BatchSet(ctx context.Context, account AccountID, as []Assignment, mode SetMode) ([]Assignment, error) {
 	if len(as) == 0 {
 		return nil, Invalid("records", "must hold at least one record")
 	}
@@ -107,7 +123,7 @@ func (s *Service) BatchSet(ctx context.Context, account AccountID, as []Assignme
 		seen[key] = i
 		as[i].Source = SourceSet
 	}
-	return s.store.SetAssignments(ctx, account, as)
+	return s.store.SetAssignments(ctx, account, as, mode)
 }
 
 // Delete removes one assignment and reports how many rows went (0 or 1).
@@ -189,6 +205,11 @@ func (s *Service) SavePersistedValue(ctx context.Context, account AccountID, v P
 	body := bytes.TrimSpace(v.Value)
 	if len(body) == 0 || body[0] != '{' || !json.Valid(body) {
 		return Invalid("body", "must be a JSON object")
+	}
+	// The value is stored as jsonb, which would keep only the last of a repeated key; and
+	// invalid UTF-8 must be refused here, not by the database.
+	if err := strictjson.Check(body, nil); err != nil {
+		return Invalid("body", "is not strict JSON: %v", err)
 	}
 	v.Value = body
 	return s.store.SavePersistedValue(ctx, account, v)

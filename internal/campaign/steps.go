@@ -1,10 +1,14 @@
 package campaign
 
-import "github.com/uss/uss/internal/bucketing"
+import (
+	"github.com/uss/uss/internal/bucketing"
+	"github.com/uss/uss/internal/segment"
+)
 
-// The decision steps below are small and pure so that the server can put
-// its stored-assignment lookup between them (VWO-REFERENCE 1.3): status →
-// whitelisting → stored assignment → traffic → pre-segmentation → variation.
+// The decision steps below are small and pure so that internal/decision, which
+// holds the order (docs/decisions.md), can put the stored assignment between
+// them: status → whitelisting → stored assignment → traffic →
+// pre-segmentation → variation.
 
 // Whitelist returns the variation the user is forced into, or nil. Only
 // campaigns with isForcedVariationEnabled whitelist; each variation that has
@@ -22,17 +26,26 @@ func (c *Campaign) Whitelist(userID string, variationTargetingVariables map[stri
 	if !c.IsForcedVariationEnabled || !c.whitelisting {
 		return nil
 	}
-	e := env{vars: variationTargetingVariables}
+	id, inject := userID, true
 	if c.IsUserListEnabled {
-		e.userID, e.injected = userUUID(c.userNamespace, userID), true
-	} else if _, sent := variationTargetingVariables[userIDVariable]; !sent {
-		e.userID, e.injected = userID, true
+		id = userUUID(c.userNamespace, userID)
+	} else if _, sent := variationTargetingVariables[segment.UserIDVariable]; sent {
+		inject = false
+	}
+	forced := func(v *Variation) bool {
+		switch {
+		case v.Segments == nil:
+			return false
+		case inject:
+			return v.Segments.MatchesUser(id, variationTargetingVariables)
+		}
+		return v.Segments.Matches(variationTargetingVariables)
 	}
 
 	var first *Variation
 	matches, total := 0, 0.0
 	for _, v := range c.Variations {
-		if v.Segments != nil && v.Segments.root.eval(&e) {
+		if forced(v) {
 			if first == nil {
 				first = v
 			}
@@ -49,7 +62,7 @@ func (c *Campaign) Whitelist(userID string, variationTargetingVariables map[stri
 	bucket := bucketing.Variation(c.trafficPrefix, userID, 1)
 	cum := 0
 	for _, v := range c.Variations {
-		if v.Segments == nil || !v.Segments.root.eval(&e) {
+		if !forced(v) {
 			continue
 		}
 		weight := 100 / float64(matches)
@@ -78,11 +91,7 @@ func (c *Campaign) InTraffic(userID string) bool {
 // request's custom variables; a campaign without a rule admits everybody.
 // No user id is injected here: VWO injects it only for whitelisting.
 func (c *Campaign) PassesSegments(customVariables map[string]any) bool {
-	if c.Segments == nil {
-		return true
-	}
-	e := env{vars: customVariables}
-	return c.Segments.root.eval(&e)
+	return c.Segments.Matches(customVariables)
 }
 
 // Allocate buckets the user into a variation by weight. It returns nil when
@@ -95,48 +104,4 @@ func (c *Campaign) Allocate(userID string) *Variation {
 		return c.Variations[i]
 	}
 	return nil
-}
-
-// Inputs are the per-request variables of a decision.
-type Inputs struct {
-	// CustomVariables feed pre-segmentation.
-	CustomVariables map[string]any
-	// VariationTargetingVariables feed whitelisting.
-	VariationTargetingVariables map[string]any
-}
-
-// Reasons that Decide gives, stable enough for the server to pass on.
-const (
-	ReasonNotRunning     = "campaign is not running"
-	ReasonWhitelisted    = "whitelisted"
-	ReasonNotInTraffic   = "user is outside the campaign traffic"
-	ReasonSegmentsFailed = "user does not match the campaign segments"
-	ReasonNoRange        = "bucket falls beyond the last variation range"
-	ReasonBucketed       = "bucketed"
-)
-
-// Decide runs the decision steps without storage: status, whitelisting,
-// traffic, pre-segmentation and variation allocation. The server does the
-// same with its stored-assignment lookup after whitelisting; this is for
-// tests, benchmarks and dry runs. v is nil when the user gets no variation.
-//
-// Mutually exclusive groups are not applied: uss decides every campaign on
-// its own (see the package documentation).
-func Decide(c *Campaign, userID string, in Inputs) (v *Variation, reason string) {
-	if !c.Running() {
-		return nil, ReasonNotRunning
-	}
-	if v := c.Whitelist(userID, in.VariationTargetingVariables); v != nil {
-		return v, ReasonWhitelisted
-	}
-	if !c.InTraffic(userID) {
-		return nil, ReasonNotInTraffic
-	}
-	if !c.PassesSegments(in.CustomVariables) {
-		return nil, ReasonSegmentsFailed
-	}
-	if v := c.Allocate(userID); v != nil {
-		return v, ReasonBucketed
-	}
-	return nil, ReasonNoRange
 }

@@ -113,65 +113,6 @@ func TestWhitelistSplitsZeroWeightMatchesEqually(t *testing.T) {
 	require.Equal(t, want, c.Whitelist("u", nil).Name)
 }
 
-func TestDecideGivesItsReason(t *testing.T) {
-	t.Parallel()
-	s := mustParse(t, []byte(`{"accountId": 1, "campaigns": [
-		{"id": 1, "key": "paused", "status": "PAUSED", "type": "VISUAL_AB", "percentTraffic": 100,
-			"variations": [{"id": 1, "name": "Control", "weight": 100}]},
-		{"id": 2, "key": "half", "status": "RUNNING", "type": "VISUAL_AB", "percentTraffic": 50,
-			"isForcedVariationEnabled": true,
-			"segments": {"custom_variable": {"plan": "pro"}},
-			"variations": [{"id": 1, "name": "Control", "weight": 50},
-				{"id": 2, "name": "V1", "weight": 50, "segments": {"user": "vip"}}]}]}`))
-	paused, half := s.Campaign("paused"), s.Campaign("half")
-	pro := campaign.Inputs{CustomVariables: map[string]any{"plan": "pro"}}
-
-	// user-7519 is in traffic at 50% but its variation bucket is 10001.
-	require.True(t, half.InTraffic("user-7519"))
-	require.Nil(t, half.Allocate("user-7519"))
-
-	var outside string
-	for i := 0; ; i++ {
-		if outside = fmt.Sprintf("user-%d", i); !half.InTraffic(outside) {
-			break
-		}
-	}
-	var inside string
-	for i := 0; ; i++ {
-		if inside = fmt.Sprintf("user-%d", i); half.InTraffic(inside) && half.Allocate(inside) != nil {
-			break
-		}
-	}
-
-	cases := []struct {
-		name       string
-		c          *campaign.Campaign
-		user       string
-		in         campaign.Inputs
-		wantName   string
-		wantReason string
-	}{
-		{"paused campaign", paused, inside, pro, "", campaign.ReasonNotRunning},
-		{"whitelisted even outside traffic and segments", half, "vip", campaign.Inputs{}, "V1", campaign.ReasonWhitelisted},
-		{"outside traffic", half, outside, pro, "", campaign.ReasonNotInTraffic},
-		{"segments do not match", half, inside, campaign.Inputs{CustomVariables: map[string]any{"plan": "free"}}, "", campaign.ReasonSegmentsFailed},
-		{"bucket beyond the ranges", half, "user-7519", pro, "", campaign.ReasonNoRange},
-		{"bucketed", half, inside, pro, half.Allocate(inside).Name, campaign.ReasonBucketed},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			v, reason := campaign.Decide(c.c, c.user, c.in)
-			require.Equal(t, c.wantReason, reason)
-			if c.wantName == "" {
-				require.Nil(t, v)
-			} else {
-				require.Equal(t, c.wantName, v.Name)
-			}
-		})
-	}
-}
-
 func TestTrafficBoundsAdmitNobodyOrEverybody(t *testing.T) {
 	t.Parallel()
 	s := mustParse(t, []byte(`{"accountId": 1, "campaigns": [
@@ -188,8 +129,8 @@ func TestTrafficBoundsAdmitNobodyOrEverybody(t *testing.T) {
 }
 
 // The seed and multiplier chosen for each combination of the node account
-// flags (isNB, isNBv2) and campaign flags (isOB, isOBv2, seed flag), per
-// VWO-REFERENCE 2.1 and 2.3.
+// flags (isNB, isNBv2) and campaign flags (isOB, isOBv2, seed flag), as
+// docs/decisions.md (Bucketing) lays them out.
 func TestSeedsFollowTheBucketingFlags(t *testing.T) {
 	t.Parallel()
 	cases := []struct {

@@ -1,4 +1,4 @@
-package campaign
+package segment
 
 import (
 	"encoding/json"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/uss/uss/internal/jsoncheck"
 )
 
 // The operand forms of a custom_variable condition, recognised with the Go
@@ -65,31 +67,37 @@ const (
 )
 
 // customVariable is one compiled {"custom_variable": {"<name>": "<operand>"}}.
+// A file holds thousands, so it carries only what its form needs.
 type customVariable struct {
-	name  string
-	form  form
-	value string // the operand after its function and stars are removed
-	lower string // strings.ToLower(value), for formLower
-	re    *regexp.Regexp
-
-	// VWO compares numbers by their normalised text ("10" matches 10.0):
+	name string
+	// value is the operand after its function and stars are removed;
+	// lower-cased for formLower.
+	value string
+	re    *regexp.Regexp // formRegex
+	// num is the operand read as a number, nil when it is none: VWO
+	// compares numbers by their normalised text ("10" matches 10.0), so
 	// when the operand and the input both parse as numbers, both are
 	// replaced by their normalised form before comparing. The operand's
 	// half is done here, once.
-	numeric   bool
-	normValue string
-	normLower string
-	normRe    *regexp.Regexp
-
-	bound float64 // for gt/gte/lt/lte
+	num  *numericOperand
+	form form
 }
 
-// compileOperand reads the operand string of a custom_variable condition.
-// Invalid or over-complex regexes are reported as problems only when they
-// are over the limits: an invalid pattern is how VWO writes "never" (the
-// SDKs evaluate it to false), so it must load.
-func compileOperand(c *checker, path, name, operand string) *customVariable {
-	cv := &customVariable{name: name, form: formEqual, value: operand}
+type numericOperand struct {
+	value string         // normalised; lower-cased for formLower
+	re    *regexp.Regexp // formRegex: the normalised value's pattern
+	bound float64        // gt/gte/lt/lte
+}
+
+var compareForms = map[string]form{"gt": formGT, "gte": formGTE, "lt": formLT, "lte": formLTE}
+
+// compileOperand reads the operand string of a custom_variable condition. A regex over the
+// limits is a problem; one that RE2 cannot compile is a warning only: it may be valid where
+// the rule was written (a browser's JavaScript), so the file must load, and the condition is
+// false, as in VWO's Go SDK.
+func (sc *Compiler) compileOperand(path, name, operand string) *customVariable {
+	cv := &customVariable{name: sc.c.Intern(name), form: formEqual, value: operand}
+	var bound float64
 	switch {
 	case lowerForm.MatchString(operand):
 		cv.form = formLower
@@ -114,68 +122,73 @@ func compileOperand(c *checker, path, name, operand string) *customVariable {
 		cv.value = regexForm.FindStringSubmatch(operand)[1]
 	case compareForm.MatchString(operand):
 		m := compareForm.FindStringSubmatch(operand)
-		cv.form = map[string]form{"gt": formGT, "gte": formGTE, "lt": formLT, "lte": formLTE}[m[1]]
+		cv.form = compareForms[m[1]]
 		cv.value = m[2]
-		cv.bound, _ = strconv.ParseFloat(m[2], 64) // the pattern admits only decimals
+		bound, _ = strconv.ParseFloat(m[2], 64) // the pattern admits only decimals
 	}
 
 	if f, err := strconv.ParseFloat(cv.value, 64); err == nil {
-		cv.numeric = true
-		cv.normValue = normaliseNumber(f)
+		cv.num = &numericOperand{value: normaliseNumber(f), bound: bound}
 	}
 	switch cv.form {
 	case formLower:
-		cv.lower = strings.ToLower(cv.value)
-		cv.normLower = strings.ToLower(cv.normValue)
+		cv.value = strings.ToLower(cv.value)
+		if cv.num != nil {
+			cv.num.value = strings.ToLower(cv.num.value)
+		}
 	case formRegex:
-		cv.re = compileRegex(c, path, cv.value)
-		if cv.numeric {
-			cv.normRe = compileRegex(c, path, cv.normValue)
+		cv.re = sc.compileRegex(path, cv.value)
+		if cv.num != nil {
+			cv.num.re = sc.compileRegex(path, cv.num.value)
 		}
 	}
+	cv.value = sc.c.Intern(cv.value)
 	return cv
 }
 
-// compileRegex returns nil for a pattern Go cannot compile: such a condition
-// is always false, as in the SDKs. Compiled patterns are shared within a
-// file (a *regexp.Regexp is safe for concurrent use).
-func compileRegex(c *checker, path, pattern string) *regexp.Regexp {
-	if re, seen := c.regexes[pattern]; seen {
+// compileRegex returns nil for a pattern that cannot be used: such a condition is always
+// false. Compiled patterns are shared within a file.
+func (sc *Compiler) compileRegex(path, pattern string) *regexp.Regexp {
+	if re, seen := sc.regexes[pattern]; seen {
 		return re
 	}
 	if len(pattern) > maxRegexBytes {
-		c.addf(path, "regex is %d bytes, the limit is %d", len(pattern), maxRegexBytes)
+		sc.c.Addf(path, "regex is %d bytes, the limit is %d", len(pattern), maxRegexBytes)
 		return nil
 	}
 	parsed, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
-		c.warn(path, fmt.Sprintf("regex %s does not compile in Go's syntax (%v); the condition is always false, as in VWO's SDKs", truncate(pattern), err))
+		sc.c.Warn(path, fmt.Sprintf("regex %s does not compile in RE2, Go's syntax (%v): the file loads, "+
+			"and the condition never matches (as in VWO's Go SDK; a \"not\" around it always does)", jsoncheck.Quote(pattern), err))
 		return nil
 	}
 	prog, err := syntax.Compile(parsed.Simplify())
 	if err != nil {
+		sc.c.Addf(path, "regex %s does not compile: %v", jsoncheck.Quote(pattern), err)
 		return nil
 	}
 	if len(prog.Inst) > maxRegexInsts {
-		c.addf(path, "regex compiles to %d instructions, the limit is %d", len(prog.Inst), maxRegexInsts)
+		sc.c.Addf(path, "regex compiles to %d instructions, the limit is %d", len(prog.Inst), maxRegexInsts)
 		return nil
 	}
-	c.regexInsts += len(prog.Inst)
-	if len(c.regexes) == maxFileRegexes || c.regexInsts > maxFileRegexInsts {
-		if !c.regexBudgetSpent {
-			c.regexBudgetSpent = true
-			c.addf(path, "the file holds more regex than uss compiles (at most %d distinct patterns, %d instructions in all)", maxFileRegexes, maxFileRegexInsts)
+	sc.regexInsts += len(prog.Inst)
+	if len(sc.regexes) == maxFileRegexes || sc.regexInsts > maxFileRegexInsts {
+		if !sc.regexBudgetSpent {
+			sc.regexBudgetSpent = true
+			sc.c.Addf(path, "the file holds more regex than uss compiles (at most %d distinct patterns, %d instructions in all)",
+				maxFileRegexes, maxFileRegexInsts)
 		}
 		return nil
 	}
 	re, err := regexp.Compile(pattern)
-	if err != nil {
+	if err != nil { // cannot happen: the pattern parsed with the same flags above
+		sc.c.Addf(path, "regex %s does not compile: %v", jsoncheck.Quote(pattern), err)
 		return nil
 	}
-	if c.regexes == nil {
-		c.regexes = make(map[string]*regexp.Regexp)
+	if sc.regexes == nil {
+		sc.regexes = make(map[string]*regexp.Regexp)
 	}
-	c.regexes[pattern] = re
+	sc.regexes[pattern] = re
 	return re
 }
 
@@ -234,21 +247,20 @@ func (cv *customVariable) evalString(text string) bool {
 
 // evalText handles every form but regex. It must not retain text.
 func (cv *customVariable) evalText(text string) bool {
-	value, lower := cv.value, cv.lower
-	var buf [32]byte
-	if cv.numeric && !cv.form.comparesNumbers() {
+	if cv.num != nil && !cv.form.comparesNumbers() {
 		if f, err := strconv.ParseFloat(text, 64); err == nil {
-			value, lower = cv.normValue, cv.normLower
-			return cv.compare(value, lower, string(appendNormalised(buf[:0], f)))
+			var buf [32]byte
+			return cv.compare(cv.num.value, string(appendNormalised(buf[:0], f)))
 		}
 	}
-	return cv.compare(value, lower, text)
+	return cv.compare(cv.value, text)
 }
 
-func (cv *customVariable) compare(value, lower, text string) bool {
+// compare tests text against value (the operand, or its normalised number).
+func (cv *customVariable) compare(value, text string) bool {
 	switch cv.form {
 	case formLower:
-		return text != "" && equalLower(text, lower)
+		return text != "" && equalLower(text, value)
 	case formContains:
 		return text != "" && strings.Contains(text, value)
 	case formSuffix:
@@ -262,15 +274,15 @@ func (cv *customVariable) compare(value, lower, text string) bool {
 		if err != nil {
 			return false
 		}
-		switch cv.form {
+		switch bound := cv.num.bound; cv.form {
 		case formGT:
-			return f > cv.bound
+			return f > bound
 		case formGTE:
-			return f >= cv.bound
+			return f >= bound
 		case formLT:
-			return f < cv.bound
+			return f < bound
 		default:
-			return f <= cv.bound
+			return f <= bound
 		}
 	default:
 		return text == value
@@ -279,9 +291,9 @@ func (cv *customVariable) compare(value, lower, text string) bool {
 
 func (cv *customVariable) evalRegex(text string) bool {
 	re := cv.re
-	if cv.numeric {
+	if cv.num != nil {
 		if f, err := strconv.ParseFloat(text, 64); err == nil {
-			re, text = cv.normRe, normaliseNumber(f)
+			re, text = cv.num.re, normaliseNumber(f)
 		}
 	}
 	if re == nil || len(text) > maxRegexInput {

@@ -1,4 +1,4 @@
-package campaign_test
+package segment_test
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/uss/uss/internal/campaign"
+	"github.com/uss/uss/internal/segment"
 )
 
 // FuzzSegment: any rule that compiles evaluates without panicking, the same
@@ -18,7 +18,7 @@ func FuzzSegment(f *testing.F) {
 	f.Add([]byte(`{"custom_variable": {"n": "gte(10)"}}`), "n", "10", 10.0, false)
 	f.Add([]byte(`{"custom_variable": {"v": "regex(*)"}}`), "v", "*", -1e300, true)
 	f.Fuzz(func(t *testing.T, dsl []byte, key, value string, num float64, flag bool) {
-		seg, err := campaign.ParseSegment(dsl)
+		seg, err := segment.Parse(dsl)
 		if err != nil {
 			return
 		}
@@ -30,7 +30,8 @@ func FuzzSegment(f *testing.F) {
 			{key: nil, "v": []any{value}, "n": map[string]any{"x": value}},
 			{key: int64(num), "v": float32(num), "n": strconv.FormatFloat(num, 'g', -1, 64)},
 		} {
-			if seg.Matches(vars) != seg.Matches(vars) {
+			first := seg.Matches(vars)
+			if again := seg.Matches(vars); again != first {
 				t.Fatalf("rule evaluated differently twice on %v", vars)
 			}
 		}
@@ -56,7 +57,7 @@ func FuzzLowerOperand(f *testing.F) {
 			return
 		}
 		b, _ := json.Marshal(map[string]any{"custom_variable": map[string]string{"v": "lower(" + operand + ")"}})
-		seg, err := campaign.ParseSegment(b)
+		seg, err := segment.Parse(b)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package campaign_test
+package segment_test
 
 import (
 	"encoding/json"
@@ -7,12 +7,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/uss/uss/internal/campaign"
+	"github.com/uss/uss/internal/jsoncheck"
+	"github.com/uss/uss/internal/segment"
 )
 
-func mustSegment(t *testing.T, dsl string) *campaign.Segment {
+func mustSegment(t *testing.T, dsl string) *segment.Segment {
 	t.Helper()
-	s, err := campaign.ParseSegment([]byte(dsl))
+	s, err := segment.Parse([]byte(dsl))
 	require.NoError(t, err, dsl)
 	return s
 }
@@ -137,13 +138,13 @@ func TestUserListComparesTrimmedIDs(t *testing.T) {
 
 func TestNilSegmentMatchesEverybody(t *testing.T) {
 	t.Parallel()
-	var seg *campaign.Segment
+	var seg *segment.Segment
 	require.True(t, seg.Matches(nil))
 }
 
-func TestParseSegmentReportsEveryProblem(t *testing.T) {
+func TestParseReportsEveryProblem(t *testing.T) {
 	t.Parallel()
-	_, err := campaign.ParseSegment([]byte(`{"and": [
+	_, err := segment.Parse([]byte(`{"and": [
 		{"custom_variable": {"a": 1}},
 		{"user": ["x"]},
 		{"xor": []},
@@ -152,7 +153,7 @@ func TestParseSegmentReportsEveryProblem(t *testing.T) {
 		{"custom_variable": {"a": "x", "b": "y"}},
 		"text"
 	]}`))
-	var verr *campaign.ValidationError
+	var verr *jsoncheck.Error
 	require.ErrorAs(t, err, &verr)
 	require.Equal(t, []string{
 		`segment.and[0].custom_variable["a"]: must be a string`,
@@ -168,18 +169,37 @@ func TestParseSegmentReportsEveryProblem(t *testing.T) {
 func TestSegmentLimitsBoundHostileRules(t *testing.T) {
 	t.Parallel()
 	deep := strings.Repeat(`{"not": `, 40) + `{}` + strings.Repeat(`}`, 40)
-	_, err := campaign.ParseSegment([]byte(deep))
+	_, err := segment.Parse([]byte(deep))
 	require.ErrorContains(t, err, "nested deeper than 32 levels")
 
 	longRegex := condition("v", "regex("+strings.Repeat("a", 2000)+")")
-	_, err = campaign.ParseSegment([]byte(longRegex))
+	_, err = segment.Parse([]byte(longRegex))
 	require.ErrorContains(t, err, "regex is 2000 bytes, the limit is 1024")
 
 	bigProgram := condition("v", "regex(a{1000}b{1000}c{500})")
-	_, err = campaign.ParseSegment([]byte(bigProgram))
+	_, err = segment.Parse([]byte(bigProgram))
 	require.ErrorContains(t, err, "the limit is 2000")
 
 	wide := `{"or": [` + strings.TrimSuffix(strings.Repeat(`{},`, 10001), ",") + `]}`
-	_, err = campaign.ParseSegment([]byte(wide))
+	_, err = segment.Parse([]byte(wide))
 	require.ErrorContains(t, err, "more than 10000 conditions")
+}
+
+// A regex RE2 cannot compile is a warning at its path, not a problem: the rule loads, its
+// condition never matches, and a "not" around it always does.
+func TestARegexRE2CannotCompileIsAWarningAndNeverMatches(t *testing.T) {
+	t.Parallel()
+	c := &jsoncheck.Checker{}
+	compiler := segment.NewCompiler(c)
+	bad := compiler.Compile("rule", []byte(condition("v", "regex(([)")))
+	negated := compiler.Compile("negated", []byte(`{"not": `+condition("v", "regex((?<=a)b)")+`}`))
+	require.NoError(t, c.Err())
+	warnings := c.Warnings()
+	require.Len(t, warnings, 2)
+	require.True(t, strings.HasPrefix(warnings[0], `rule.custom_variable["v"]: regex "([" does not compile in RE2`), warnings[0])
+	require.True(t, strings.HasPrefix(warnings[1], `negated.not.custom_variable["v"]: regex "(?<=a)b"`), warnings[1])
+	for _, value := range []any{"([", "ab", "", nil, 1.0} {
+		require.False(t, bad.Matches(map[string]any{"v": value}), "%v", value)
+		require.True(t, negated.Matches(map[string]any{"v": value}), "%v", value)
+	}
 }
