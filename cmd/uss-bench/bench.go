@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/uss/uss/internal/ussproc"
 )
 
 const benchAccount = "bench"
@@ -24,9 +26,9 @@ type bench struct {
 
 	pg    *pgbench
 	db    *benchDB
-	srv   *server
+	srv   *ussproc.Server
 	ep    endpoint
-	rss   *rssSampler
+	rss   *ussproc.RSSSampler
 	meter cpuMeter
 	// background is how many CPUs other work kept busy just before the server started.
 	background float64
@@ -46,7 +48,7 @@ func (b *bench) setUp(ctx context.Context) error {
 	if err := recreateDatabase(ctx, o.DatabaseURL); err != nil {
 		return err
 	}
-	key, err := createAPIKey(ctx, o.ServerBin, o.DatabaseURL, benchAccount)
+	key, err := ussproc.CreateAPIKey(ctx, o.ServerBin, o.DatabaseURL, benchAccount)
 	if err != nil {
 		return err
 	}
@@ -71,14 +73,14 @@ func (b *bench) setUp(ctx context.Context) error {
 
 	logPath := filepath.Join(o.ResultsDir, "server.log")
 	_ = os.Remove(logPath)
-	if b.srv, err = startServer(ctx, o.ServerBin, o.DatabaseURL, logPath); err != nil {
+	if b.srv, err = ussproc.Start(ctx, o.ServerBin, o.DatabaseURL, logPath); err != nil {
 		return err
 	}
-	b.ep = endpoint{addr: b.srv.addr, key: key}
-	b.rss = startRSSSampler(b.srv.Pid(), 100*time.Millisecond)
+	b.ep = endpoint{addr: b.srv.Addr, key: key}
+	b.rss = ussproc.StartRSSSampler(b.srv.Pid(), 100*time.Millisecond)
 	b.meter = cpuMeter{serverPid: b.srv.Pid(), database: b.db.name}
 	b.pg.meter = b.meter
-	b.step("uss-server pid %d serving on %s (log: %s)", b.srv.Pid(), b.srv.addr, logPath)
+	b.step("uss-server pid %d serving on %s (log: %s)", b.srv.Pid(), b.srv.Addr, logPath)
 	b.rep.header = b.header(ctx)
 	return b.checkData(ctx)
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/uss/uss/internal/ussproc"
 )
 
 // bulkAccount receives the import of what the benchmark account exported.
@@ -30,7 +32,7 @@ func (b *bench) bulk(ctx context.Context) error {
 	if err := b.db.vacuumAnalyze(ctx, "assignments"); err != nil {
 		return err
 	}
-	importKey, err := createAPIKey(ctx, o.ServerBin, o.DatabaseURL, bulkAccount)
+	importKey, err := ussproc.CreateAPIKey(ctx, o.ServerBin, o.DatabaseURL, bulkAccount)
 	if err != nil {
 		return err
 	}
@@ -72,7 +74,7 @@ func (b *bench) bulk(ctx context.Context) error {
 
 // sampled times f and returns the server's largest VmRSS while it ran.
 func (b *bench) sampled(f func() error) (time.Duration, int64, error) {
-	rss := startRSSSampler(b.srv.Pid(), 50*time.Millisecond)
+	rss := ussproc.StartRSSSampler(b.srv.Pid(), 50*time.Millisecond)
 	took, err := timed(f)
 	peak, _, rssErr := rss.Stop()
 	if err == nil {

@@ -39,6 +39,7 @@ commands:
                                  all lines or none
   purge [--dry-run]              delete now what USS_RETENTION says
                                  (--dry-run: print what would be deleted, delete nothing)
+  healthcheck [--url URL]        exit 0 if the server on USS_LISTEN_ADDR is ready (for HEALTHCHECK)
 
 Configuration is read from USS_* environment variables; see README.md.
 `
@@ -74,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return importCommand(ctx, cfg, args, os.Stdin, stdout)
 	case "purge":
 		return purge(ctx, cfg, logger, args, stdout)
+	case "healthcheck":
+		return healthcheck(ctx, cfg, args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -82,8 +85,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	logger.Info("starting", "database", cfg.RedactedDatabaseURL(), "listen", cfg.ListenAddr,
-		"migrate_on_start", cfg.MigrateOnStart)
+	logger.Info("starting", "database", cfg.RedactedDatabaseURL(), "direct_database", config.Redact(cfg.DirectDatabaseURL()),
+		"listen", cfg.ListenAddr, "migrate_on_start", cfg.MigrateOnStart, "startup_timeout", cfg.Database.StartupTimeout)
 	srv, err := server.New(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -114,20 +117,35 @@ func servePprof(addr string, logger *slog.Logger) {
 	}
 }
 
-// connect opens the database for a one-off command, with a bounded time to reach it.
+// connect opens the database for a one-off command, with a bounded time to reach it. The
+// migrations run on the direct connection (USS_DIRECT_DATABASE_URL, else USS_DATABASE_URL),
+// key queries on USS_DATABASE_URL.
 func connect(ctx context.Context, cfg config.Config) (*postgres.Store, func(), *postgres.Migrator, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	pool, err := postgres.Connect(ctx, cfg.DatabaseURL)
+	direct, err := postgres.Connect(ctx, cfg.DirectDatabaseURL())
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	m, err := postgres.NewMigrator(pool)
+	query := direct
+	if cfg.DirectDatabaseURL() != cfg.DatabaseURL {
+		if query, err = postgres.Open(cfg.DatabaseURL); err != nil {
+			direct.Close()
+			return nil, nil, nil, err
+		}
+	}
+	closePools := func() {
+		if query != direct {
+			query.Close()
+		}
+		direct.Close()
+	}
+	m, err := postgres.NewMigrator(direct)
 	if err != nil {
-		pool.Close()
+		closePools()
 		return nil, nil, nil, err
 	}
-	return postgres.NewStore(pool), func() { m.Close(); pool.Close() }, m, nil
+	return postgres.NewStore(query), func() { m.Close(); closePools() }, m, nil
 }
 
 func migrate(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {

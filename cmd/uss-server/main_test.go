@@ -15,8 +15,6 @@ import (
 	"github.com/uss/uss/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(apitest.Run(m)) }
-
 func runCmd(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
@@ -147,4 +145,19 @@ func TestImportCommandLoadsAFileAllOrNothing(t *testing.T) {
 
 	_, err = runCmd(t, "import", good)
 	require.ErrorContains(t, err, "usage")
+}
+
+func TestHealthcheckSucceedsOnlyWhenTheServerIsReady(t *testing.T) {
+	ready := apitest.Start(t)
+	out, err := runCmd(t, "healthcheck", "--url", ready.URL+"/readyz")
+	require.NoError(t, err)
+	require.Equal(t, "ready\n", out)
+
+	pending := apitest.StartOn(t, pgtest.EmptyURL(t), func(c *apitest.ConfigT) { c.MigrateOnStart = false })
+	_, err = runCmd(t, "healthcheck", "--url", pending.URL+"/readyz")
+	require.ErrorContains(t, err, "503")
+	require.ErrorContains(t, err, "migrations pending")
+
+	_, err = runCmd(t, "healthcheck", "--url", "http://127.0.0.1:1/readyz", "--timeout", "1s")
+	require.Error(t, err, "nothing listening is not healthy")
 }

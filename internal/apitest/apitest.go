@@ -43,6 +43,10 @@ type Option func(*config.Config)
 func Config(databaseURL string) config.Config {
 	cfg := config.Default()
 	cfg.DatabaseURL = databaseURL
+	// Through the test PgBouncer, session work goes to the server directly, as in production.
+	if direct := pgtest.Direct(databaseURL); direct != databaseURL {
+		cfg.Database.DirectURL = direct
+	}
 	cfg.RequestTimeout = 5 * time.Second
 	cfg.ShutdownTimeout = 5 * time.Second
 	return cfg
@@ -57,12 +61,24 @@ func Start(t testing.TB, opts ...Option) *Server {
 // StartOn runs a server on an existing database, so several servers can share one.
 func StartOn(t testing.TB, databaseURL string, opts ...Option) *Server {
 	t.Helper()
+	return StartLogged(t, databaseURL, Logger(), opts...)
+}
+
+// StartLogged is StartOn with the server's log going to logger.
+func StartLogged(t testing.TB, databaseURL string, logger *slog.Logger, opts ...Option) *Server {
+	t.Helper()
 	cfg := Config(databaseURL)
 	for _, o := range opts {
 		o(&cfg)
 	}
-	srv, err := server.New(context.Background(), cfg, Logger())
+	srv, err := server.New(context.Background(), cfg, logger)
 	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := srv.WaitStarted(ctx); err != nil {
+		srv.Close()
+		require.NoError(t, err, "the server starts")
+	}
 	ts := httptest.NewServer(validated(t, srv.Handler()))
 	s := &Server{URL: ts.URL, DatabaseURL: databaseURL, srv: srv, ts: ts}
 	t.Cleanup(s.Stop)

@@ -44,6 +44,28 @@ type Config struct {
 	// with it; the limit bounds one transaction).
 	ImportBodyLimit int64
 	Limits          Limits
+
+	// Deployment: where the database is reached from and how long to wait for it.
+	Database DatabaseConfig
+}
+
+// DatabaseConfig is how uss reaches PostgreSQL beyond the query URL.
+type DatabaseConfig struct {
+	// USS_DIRECT_DATABASE_URL: a connection that reaches PostgreSQL itself, not through a
+	// transaction-pooling PgBouncer, for what needs a session: creating the database,
+	// migrations and LISTEN for settings changes. Empty: USS_DATABASE_URL serves for those too.
+	DirectURL string
+	// USS_STARTUP_TIMEOUT: how long `serve` waits for the database at start before it exits;
+	// 0 (the default) waits for as long as it takes.
+	StartupTimeout time.Duration
+}
+
+// DirectDatabaseURL is the URL for session work: USS_DIRECT_DATABASE_URL, else USS_DATABASE_URL.
+func (c Config) DirectDatabaseURL() string {
+	if c.Database.DirectURL != "" {
+		return c.Database.DirectURL
+	}
+	return c.DatabaseURL
 }
 
 // Limits bound what clients can make one process hold (docs/operations.md).
@@ -122,6 +144,8 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("USS_RETENTION_INTERVAL", &c.RetentionInterval)
 	duration("USS_BULK_TIMEOUT", &c.BulkTimeout)
 	size("USS_IMPORT_BODY_LIMIT", &c.ImportBodyLimit)
+	str("USS_DIRECT_DATABASE_URL", &c.Database.DirectURL)
+	duration("USS_STARTUP_TIMEOUT", &c.Database.StartupTimeout)
 	integer := func(name string, dst *int) {
 		parse(name, func(v string) (err error) { *dst, err = strconv.Atoi(v); return err })
 	}
@@ -148,6 +172,12 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.PprofAddr); c.PprofAddr != "" && err != nil {
 		errs = append(errs, fmt.Errorf("USS_PPROF_ADDR: %w", err))
+	}
+	if _, err := pgxpool.ParseConfig(c.Database.DirectURL); c.Database.DirectURL != "" && err != nil {
+		errs = append(errs, fmt.Errorf("USS_DIRECT_DATABASE_URL: %s", redactErr(err, c.Database.DirectURL)))
+	}
+	if c.Database.StartupTimeout < 0 {
+		errs = append(errs, errors.New("USS_STARTUP_TIMEOUT: must be 0 (wait forever) or positive"))
 	}
 	positive := func(name string, ok bool) {
 		if !ok {

@@ -107,3 +107,31 @@ func TestParseSize(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+func TestDirectDatabaseURLDefaultsToTheQueryURL(t *testing.T) {
+	t.Parallel()
+	c, err := fromLookup(lookup(map[string]string{"USS_DATABASE_URL": "postgres://u@bouncer:6432/uss"}))
+	require.NoError(t, err)
+	require.Equal(t, "postgres://u@bouncer:6432/uss", c.DirectDatabaseURL())
+	require.Zero(t, c.Database.StartupTimeout, "by default serve waits for the database forever")
+
+	c, err = fromLookup(lookup(map[string]string{
+		"USS_DATABASE_URL":        "postgres://u@bouncer:6432/uss",
+		"USS_DIRECT_DATABASE_URL": "postgres://u@db:5432/uss",
+		"USS_STARTUP_TIMEOUT":     "90s",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "postgres://u@db:5432/uss", c.DirectDatabaseURL())
+	require.Equal(t, 90*time.Second, c.Database.StartupTimeout)
+}
+
+func TestBadDeploymentValuesAreRefused(t *testing.T) {
+	t.Parallel()
+	_, err := fromLookup(lookup(map[string]string{
+		"USS_DIRECT_DATABASE_URL": "postgres://u:hunter2@db:notaport/x",
+		"USS_STARTUP_TIMEOUT":     "-1s",
+	}))
+	require.ErrorContains(t, err, "USS_DIRECT_DATABASE_URL")
+	require.ErrorContains(t, err, "USS_STARTUP_TIMEOUT")
+	require.NotContains(t, err.Error(), "hunter2")
+}

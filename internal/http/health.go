@@ -28,3 +28,20 @@ func readyz(ready func(context.Context) error) echo.HandlerFunc {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	}
 }
+
+// started answers 503 until the server has reached its database and applied its migrations:
+// before that a request would meet missing tables.
+func started(err func() error) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if err == nil {
+			return next
+		}
+		return func(c echo.Context) error {
+			if e := err(); e != nil {
+				return &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable,
+					Message: "the server is " + e.Error() + "; retry later"}
+			}
+			return next(c)
+		}
+	}
+}

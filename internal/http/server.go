@@ -60,6 +60,10 @@ type Deps struct {
 	RequestTimeout    time.Duration
 	// BulkTimeout bounds an export or an import instead of RequestTimeout.
 	BulkTimeout time.Duration
+
+	// Started is nil once the server has reached its database; until then the API answers 503
+	// with it (nil Started: always started).
+	Started func() error
 }
 
 // New builds the echo instance with every route.
@@ -87,8 +91,8 @@ func New(d Deps) *echo.Echo {
 	}
 	// Middleware per route rather than on a group: a group's middleware makes echo route every
 	// unknown /v1 path and method to it, which would answer 404 where 405 is right.
-	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{timeout(d.RequestTimeout), authenticate(d.Keys)}}
-	bulk := &routes{e: e, bodyLimit: d.ImportBodyLimit, mw: []echo.MiddlewareFunc{timeout(d.BulkTimeout), authenticate(d.Keys)}}
+	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout(d.RequestTimeout), authenticate(d.Keys)}}
+	bulk := &routes{e: e, bodyLimit: d.ImportBodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout(d.BulkTimeout), authenticate(d.Keys)}}
 
 	storage := storageHandlers{svc: d.Storage, lookups: func(hit bool) {
 		result := "miss"

@@ -11,6 +11,9 @@
 // its owner and creation time, and the harness drops only leftovers it can prove dead: marked
 // by a process of its own machine and process namespace that no longer runs, or marked more
 // than a day ago (see marker.go).
+//
+// With USS_TEST_PGBOUNCER set, the databases are reached through a PgBouncer in transaction mode
+// (see pgbouncer.go).
 package pgtest
 
 import (
@@ -104,6 +107,9 @@ func create(t testing.TB, migrated bool) string {
 			t.Errorf("pgtest: drop database %s: %v", name, err)
 		}
 	})
+	if bouncerMode() {
+		return ThroughBouncer(t, withDatabase(name))
+	}
 	return withDatabase(name)
 }
 

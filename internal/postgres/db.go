@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,7 +28,16 @@ func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	if err := EnsureDatabase(ctx, cfg.ConnConfig); err != nil {
 		return nil, err
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	return Open(url)
+}
+
+// Open opens a pool on url without connecting: connections are made on first use.
+func Open(url string) (*pgxpool.Pool, error) {
+	cfg, err := ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)
 	}
@@ -54,8 +64,14 @@ func EnsureDatabase(ctx context.Context, target *pgx.ConnConfig) error {
 	if err == nil {
 		return conn.Close(ctx)
 	}
+	throughPooler := false
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "3D000": // invalid_catalog_name
+	case errors.As(err, &pgErr) && pgErr.Code == "08P01" && strings.Contains(pgErr.Message, "does not exist"):
+		// PgBouncer relays PostgreSQL's refusal as a protocol violation of its own.
+		throughPooler = true
+	default:
 		return fmt.Errorf("connect to database %q: %w", target.Database, err)
 	}
 	admin := target.Copy()
@@ -66,13 +82,31 @@ func EnsureDatabase(ctx context.Context, target *pgx.ConnConfig) error {
 	}
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{target.Database}.Sanitize())
-	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database: another process won
-		return nil
-	}
-	if err != nil {
+	if err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42P04") { // duplicate_database: another process won
 		return fmt.Errorf("create database %q: %w", target.Database, err)
 	}
+	if throughPooler {
+		return awaitPooler(ctx, target)
+	}
 	return nil
+}
+
+// awaitPooler waits until PgBouncer lets clients into a database it has just seen fail: it
+// refuses logins for server_login_retry (15 s by default) after a failed one.
+func awaitPooler(ctx context.Context, target *pgx.ConnConfig) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		conn, err := pgx.ConnectConfig(ctx, target)
+		if err == nil {
+			return conn.Close(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("connect to created database %q: %w", target.Database, err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // ErrPoolBusy: every connection of the pool is in use. The database answers (it is serving

@@ -185,11 +185,14 @@ func (s *Store) CurrentSettingsVersions(ctx context.Context) (map[uss.AccountID]
 
 // Listen delivers settings notifications on a dedicated connection until ctx is done. After
 // each (re)connection it calls connected, so the caller can catch up on what it missed while
-// disconnected; each lost connection is reported to lost and retried with backoff.
-func (s *Store) Listen(ctx context.Context, changed func(uss.AccountID, int64), connected func(), lost func(error)) {
+// disconnected; each lost connection is reported to lost and retried with backoff. A probe
+// notification sent through the pool after each connection tells whether notifications arrive
+// at all (through a transaction-pooling PgBouncer LISTEN succeeds and nothing ever comes):
+// probed gets nil when it arrived, an error when it did not.
+func (s *Store) Listen(ctx context.Context, changed func(uss.AccountID, int64), connected func(), lost, probed func(error)) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, changed, connected, func() { backoff = 100 * time.Millisecond })
+		err := s.listenOnce(ctx, changed, connected, probed, func() { backoff = 100 * time.Millisecond })
 		if ctx.Err() != nil {
 			return
 		}
@@ -203,8 +206,14 @@ func (s *Store) Listen(ctx context.Context, changed func(uss.AccountID, int64), 
 	}
 }
 
-func (s *Store) listenOnce(ctx context.Context, changed func(uss.AccountID, int64), connected, reset func()) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+// probeTimeout is how long a probe notification may take to come back before the listener is
+// declared deaf; a delivered notification takes milliseconds.
+const probeTimeout = 5 * time.Second
+
+const notifyProbeSQL = `SELECT pg_notify('` + SettingsChannel + `', $1)`
+
+func (s *Store) listenOnce(ctx context.Context, changed func(uss.AccountID, int64), connected func(), probed func(error), reset func()) error {
+	conn, err := pgx.ConnectConfig(ctx, s.session.Copy())
 	if err != nil {
 		return err
 	}
@@ -214,13 +223,34 @@ func (s *Store) listenOnce(ctx context.Context, changed func(uss.AccountID, int6
 	}
 	reset()
 	connected()
+	probe := fmt.Sprintf("probe:%d:%d", conn.PgConn().PID(), time.Now().UnixNano())
+	probing := true
+	if _, err := s.pool.Exec(ctx, notifyProbeSQL, probe); err != nil {
+		probing = false // the query path is down: nothing to learn until it is back
+	}
+	probeDeadline := time.Now().Add(probeTimeout)
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		waitCtx, cancel := ctx, context.CancelFunc(func() {})
+		if probing {
+			waitCtx, cancel = context.WithDeadline(ctx, probeDeadline)
+		}
+		n, err := conn.WaitForNotification(waitCtx)
+		cancel()
+		if err != nil && probing && ctx.Err() == nil && time.Now().After(probeDeadline) {
+			probing = false
+			probed(fmt.Errorf("a probe notification sent through the query connection did not arrive within %s", probeTimeout))
+			continue
+		}
 		if err != nil {
 			return err
 		}
-		// Only uss sends on this channel; a payload it cannot read is skipped, and the poll
-		// catches up on whatever it meant.
+		if n.Payload == probe {
+			probing = false
+			probed(nil)
+			continue
+		}
+		// Only uss sends on this channel; a payload it cannot read (another process's probe) is
+		// skipped, and the poll catches up on whatever it meant.
 		if account, version, err := parseSettingsPayload(n.Payload); err == nil {
 			changed(account, version)
 		}

@@ -33,7 +33,7 @@ func (s *Store) withTx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) 
 // of them or none.
 func (s *Store) InTx(ctx context.Context, fn func(goals.TxStore) error) error {
 	return s.withTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		return fn(&Store{pool: s.pool, db: tx})
+		return fn(&Store{pool: s.pool, db: tx, session: s.session})
 	})
 }
 

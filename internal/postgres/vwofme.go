@@ -42,7 +42,10 @@ func compact(record []byte) (json.RawMessage, error) {
 // SaveVWOFMERecord replaces one FME record and returns it as stored.
 func (s *Store) SaveVWOFMERecord(ctx context.Context, account uss.AccountID, r vwofme.Record) (json.RawMessage, error) {
 	var record []byte
-	err := s.db.QueryRow(ctx, saveVWOFMERecordSQL, account, r.UserID, r.FeatureKey, []byte(r.Object)).Scan(&record)
+	// r.Object goes as json.RawMessage, which pgx sends as json in every query mode; a []byte
+	// is sent as bytea when pgx does not describe the statement first (default_query_exec_mode=exec,
+	// as behind PgBouncer), and PostgreSQL refuses it as jsonb.
+	err := s.db.QueryRow(ctx, saveVWOFMERecordSQL, account, r.UserID, r.FeatureKey, r.Object).Scan(&record)
 	if err != nil {
 		return nil, s.writeError(fmt.Errorf("save vwo fme record: %w", err))
 	}

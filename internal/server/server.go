@@ -46,52 +46,40 @@ type Server struct {
 	registry *settings.Registry
 	// migrated latches once no migration is pending, so readiness probes stop asking.
 	migrated atomic.Bool
+	startup  startup
 	closers  []func()
 }
 
-// New connects to the database (creating it if missing), applies pending migrations unless
-// cfg.MigrateOnStart is false, and builds the API.
+// New builds the server without waiting for the database: it is reached, created if missing
+// and migrated (unless cfg.MigrateOnStart is false) in the background, retried with backoff;
+// until then /livez answers and /readyz and the API say 503. WaitStarted waits for it; a done
+// ctx ends the attempts.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, logger: logger}
-	pool, err := postgres.Connect(ctx, cfg.DatabaseURL)
+	s.startup.init()
+	pools, err := openPools(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s.pool = pool
-	s.closers = append(s.closers, pool.Close)
+	s.pool = pools.query
+	s.closers = append(s.closers, pools.close)
 
-	s.migrator, err = postgres.NewMigrator(pool)
+	s.migrator, err = postgres.NewMigrator(pools.direct)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
 	s.closers = append(s.closers, func() { _ = s.migrator.Close() })
-	if cfg.MigrateOnStart {
-		results, err := s.migrator.Up(ctx)
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
-		for _, r := range results {
-			logger.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
-		}
-	}
 
-	store := postgres.NewStore(pool)
+	store := postgres.NewStore(pools.query).WithSessionsOn(pools.direct)
 	s.registry = settings.NewRegistry(store, logger, settings.Limits{
 		Campaigns: cfg.Limits.SettingsMaxCampaigns, Keep: cfg.Limits.SettingsKeep})
-	if err := s.registry.Load(ctx); err != nil {
-		// Not fatal: the watcher loads them as soon as it can, and until then decisions
-		// answer 503 and the server is not ready.
-		logger.Warn("settings not loaded at start; retrying in the background", "error", err)
-	}
-	s.watch(func(ctx context.Context) { s.registry.Watch(ctx, cfg.SettingsPollInterval) })
 
 	// Sets and activations are group-committed: under load many share one statement and one
 	// commit. One writer per kind of write: the batch grows with the load, and on the 2-core
 	// benchmark machine one writer with larger batches beat two with smaller ones (POST
 	// /v1/storage 0.73× against 0.63× pgbench's upsert rate: see README, Benchmarks).
-	m := metrics.New(pool)
+	m := metrics.New(pools.query)
 	writes := postgres.NewGroupCommitted(store, groupcommit.Options{
 		Writers:  1,
 		MaxBatch: 256,
@@ -100,7 +88,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	s.closers = append(s.closers, writes.Close)
 
 	if task := RetentionTask(cfg, store, logger, m); task != nil {
-		s.watch(func(ctx context.Context) { task.Run(ctx, cfg.RetentionInterval) })
+		// Once the database is reached and migrated: the task reads tables migrations make.
+		s.watch(ctx, func(ctx context.Context) {
+			select {
+			case <-s.startup.done:
+				task.Run(ctx, cfg.RetentionInterval)
+			case <-ctx.Done():
+			}
+		})
 	}
 
 	decisions := decision.NewService(writes, s.registry)
@@ -120,6 +115,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		Keys:              keys,
 		Sessions:          uisession.NewService(store, keys),
 		Ready:             s.ready,
+		Started:           s.startup.err,
 		Metrics:           m,
 		Logger:            logger,
 		BodyLimit:         cfg.BodyLimit,
@@ -128,6 +124,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		RequestTimeout:    cfg.RequestTimeout,
 		BulkTimeout:       cfg.BulkTimeout,
 	})
+	s.start(ctx, pools.direct)
 	return s, nil
 }
 
@@ -149,10 +146,10 @@ func RetentionTask(cfg config.Config, store *postgres.Store, logger *slog.Logger
 	return retention.NewTask(store, policy, opts)
 }
 
-// watch runs a background task until Close, which waits for it to return before the pool
-// closes.
-func (s *Server) watch(task func(context.Context)) {
-	ctx, cancel := context.WithCancel(context.Background())
+// watch runs a background task until Close (or ctx is done), and Close waits for it to return
+// before the pool closes.
+func (s *Server) watch(ctx context.Context, task func(context.Context)) {
+	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -164,11 +161,14 @@ func (s *Server) watch(task func(context.Context)) {
 // Handler is the HTTP API.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// ready is the readiness check: the database answers and no migration is pending. Its errors
-// are shown to unauthenticated callers, so details go to the log only. A pool whose every
-// connection is in use is busy, not cut off: still ready (requests queue for a connection
+// ready is the readiness check: started, the database answers and no migration is pending.
+// Its errors are shown to unauthenticated callers, so details go to the log only. A pool whose
+// every connection is in use is busy, not cut off: still ready (requests queue for a connection
 // within their timeout), so that load does not take every replica out of service at once.
 func (s *Server) ready(ctx context.Context) error {
+	if err := s.startup.err(); err != nil {
+		return err
+	}
 	switch err := postgres.Ping(ctx, s.pool); {
 	case errors.Is(err, postgres.ErrPoolBusy):
 		s.logger.Debug("ready, busy: every pooled database connection is in use")
@@ -220,6 +220,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-s.startup.failed:
+		_ = srv.Close()
+		return err
 	case <-ctx.Done():
 	}
 	s.logger.Info("shutting down: draining in-flight requests", "budget", s.cfg.ShutdownTimeout)

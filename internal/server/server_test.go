@@ -44,6 +44,7 @@ func serve(t *testing.T, opts ...apitest.Option) serving {
 	var err error
 	s.srv, err = server.New(ctx, cfg, apitest.Logger())
 	require.NoError(t, err)
+	require.NoError(t, s.srv.WaitStarted(ctx))
 	s.key, err = apikey.Create(ctx, postgres.NewStore(s.srv.Pool()), "acme")
 	require.NoError(t, err)
 	s.ln, err = net.Listen("tcp", "127.0.0.1:0")

@@ -36,8 +36,10 @@ type Store interface {
 	EachCurrentSettings(ctx context.Context, each func(Stored)) error
 	CurrentSettingsVersions(ctx context.Context) (map[uss.AccountID]int64, error)
 	// Listen calls changed for every version saved by any process until ctx is done, and
-	// connected after every (re)connection; lost gets each connection failure.
-	Listen(ctx context.Context, changed func(uss.AccountID, int64), connected func(), lost func(error))
+	// connected after every (re)connection; lost gets each connection failure, and probed
+	// whether a connection receives notifications at all (nil) or not (a transaction-pooling
+	// PgBouncer passes LISTEN but delivers nothing).
+	Listen(ctx context.Context, changed func(uss.AccountID, int64), connected func(), lost, probed func(error))
 }
 
 // Snapshot is one account's settings as decisions see them; it never changes once published.
@@ -178,6 +180,16 @@ func (r *Registry) Watch(ctx context.Context, poll time.Duration) {
 		},
 		func() { r.sync(ctx) },
 		func(err error) { r.logger.Warn("settings listener lost its connection; reconnecting", "error", err) },
+		func(err error) {
+			if err == nil {
+				r.logger.Info("settings change notifications are received")
+				return
+			}
+			r.logger.Error("settings change notifications are not received: uploads through other processes "+
+				"reach this one only by the poll; give LISTEN a direct connection to PostgreSQL with "+
+				"USS_DIRECT_DATABASE_URL (a transaction-pooling PgBouncer does not pass notifications)",
+				"poll_interval", poll, "error", err)
+		},
 	)
 	t := time.NewTicker(poll)
 	defer t.Stop()

@@ -1,4 +1,4 @@
-package main
+package ussproc
 
 import (
 	"bufio"
@@ -10,10 +10,10 @@ import (
 	"time"
 )
 
-// rssSampler watches the server's resident memory from /proc/<pid>/status while it runs:
+// RSSSampler watches the server's resident memory from /proc/<pid>/status while it runs:
 // VmRSS sampled every interval (the peak under load) and VmHWM, the kernel's own high-water
 // mark, which catches a peak between two samples.
-type rssSampler struct {
+type RSSSampler struct {
 	pid  int
 	stop chan struct{}
 	done chan struct{}
@@ -25,8 +25,9 @@ type rssSampler struct {
 	nSamples int
 }
 
-func startRSSSampler(pid int, interval time.Duration) *rssSampler {
-	s := &rssSampler{pid: pid, stop: make(chan struct{}), done: make(chan struct{})}
+// StartRSSSampler samples pid's memory every interval until Stop.
+func StartRSSSampler(pid int, interval time.Duration) *RSSSampler {
+	s := &RSSSampler{pid: pid, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(interval)
@@ -43,8 +44,8 @@ func startRSSSampler(pid int, interval time.Duration) *rssSampler {
 	return s
 }
 
-func (s *rssSampler) sample() {
-	rss, hwm, err := readMemory(s.pid)
+func (s *RSSSampler) sample() {
+	rss, hwm, err := ReadMemory(s.pid)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
@@ -57,7 +58,7 @@ func (s *rssSampler) sample() {
 }
 
 // Stop ends sampling (after one last sample) and returns the peaks in bytes.
-func (s *rssSampler) Stop() (peakRSS, hwm int64, err error) {
+func (s *RSSSampler) Stop() (peakRSS, hwm int64, err error) {
 	close(s.stop)
 	<-s.done
 	s.sample()
@@ -70,13 +71,14 @@ func (s *rssSampler) Stop() (peakRSS, hwm int64, err error) {
 }
 
 // Peak returns the peaks so far.
-func (s *rssSampler) Peak() (peakRSS, hwm int64) {
+func (s *RSSSampler) Peak() (peakRSS, hwm int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.peakRSS, s.hwm
 }
 
-func readMemory(pid int) (rss, hwm int64, err error) {
+// ReadMemory returns pid's resident memory and its high-water mark, in bytes.
+func ReadMemory(pid int) (rss, hwm int64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0, err

@@ -1,4 +1,7 @@
-package main
+// Package ussproc runs uss-server as a separate process for the tools that measure it from
+// outside (the load benchmark, the attacks): start it on a free loopback port, wait for it to be
+// ready, read its memory, stop or kill it.
+package ussproc
 
 import (
 	"bytes"
@@ -14,17 +17,17 @@ import (
 	"time"
 )
 
-// server is a uss-server process under test, serving on a free loopback port.
-type server struct {
+// Server is a uss-server process under test, serving on a free loopback port.
+type Server struct {
 	cmd    *exec.Cmd
-	addr   string
+	Addr   string // host:port it serves on
 	exited chan struct{}
 	err    error // why it exited, once exited is closed
 }
 
-// serverEnv is the environment of every uss-server the benchmark runs: the caller's, less its
-// USS_* settings (the benchmark measures the defaults), plus the benchmark database.
-func serverEnv(databaseURL string, extra ...string) []string {
+// Env is the environment of every uss-server run here: the caller's, less its USS_* settings
+// (what is measured is the defaults), plus the database and extra.
+func Env(databaseURL string, extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		// USS_PPROF_ADDR changes no behaviour and lets a profile be taken during a run.
@@ -36,13 +39,13 @@ func serverEnv(databaseURL string, extra ...string) []string {
 	return append(env, extra...)
 }
 
-// createAPIKey runs `uss-server apikey create --account NAME`, which also creates and
+// CreateAPIKey runs `uss-server apikey create --account NAME`, which also creates and
 // migrates the database, and returns the key (the last line of its output).
-func createAPIKey(ctx context.Context, bin, databaseURL, account string) (string, error) {
+func CreateAPIKey(ctx context.Context, bin, databaseURL, account string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "apikey", "create", "--account", account)
-	cmd.Env = serverEnv(databaseURL)
+	cmd.Env = Env(databaseURL)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -57,10 +60,10 @@ func createAPIKey(ctx context.Context, bin, databaseURL, account string) (string
 	return key, nil
 }
 
-// startServer runs `uss-server serve` on a free 127.0.0.1 port, its log appended to logPath,
-// and waits until /readyz answers 200.
-func startServer(ctx context.Context, bin, databaseURL, logPath string) (*server, error) {
-	addr, err := freeLoopbackAddr()
+// Start runs `uss-server serve` on a free 127.0.0.1 port with the extra environment, its log
+// appended to logPath, and waits until /readyz answers 200.
+func Start(ctx context.Context, bin, databaseURL, logPath string, extraEnv ...string) (*Server, error) {
+	addr, err := FreeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -69,29 +72,29 @@ func startServer(ctx context.Context, bin, databaseURL, logPath string) (*server
 		return nil, fmt.Errorf("server log: %w", err)
 	}
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = serverEnv(databaseURL, "USS_LISTEN_ADDR="+addr)
+	cmd.Env = Env(databaseURL, append(extraEnv, "USS_LISTEN_ADDR="+addr)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	s := &server{cmd: cmd, addr: addr, exited: make(chan struct{})}
+	s := &Server{cmd: cmd, Addr: addr, exited: make(chan struct{})}
 	go func() {
 		s.err = cmd.Wait()
 		logFile.Close()
 		close(s.exited)
 	}()
-	if err := s.waitReady(ctx, 60*time.Second); err != nil {
+	if err := s.WaitReady(ctx, 60*time.Second); err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("%w (server log: %s)", err, logPath)
 	}
 	return s, nil
 }
 
-// freeLoopbackAddr asks the kernel for a free port. Another process could take it before the
+// FreeLoopbackAddr asks the kernel for a free port. Another process could take it before the
 // server binds it; the server would then fail to start and say so.
-func freeLoopbackAddr() (string, error) {
+func FreeLoopbackAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("find a free port: %w", err)
@@ -100,12 +103,14 @@ func freeLoopbackAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func (s *server) Pid() int { return s.cmd.Process.Pid }
+// Pid is the process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
 
-func (s *server) URL(path string) string { return "http://" + s.addr + path }
+// URL is the address of path on the server.
+func (s *Server) URL(path string) string { return "http://" + s.Addr + path }
 
 // Alive returns an error if the server has exited.
-func (s *server) Alive() error {
+func (s *Server) Alive() error {
 	select {
 	case <-s.exited:
 		return fmt.Errorf("uss-server exited: %v", s.err)
@@ -114,7 +119,8 @@ func (s *server) Alive() error {
 	}
 }
 
-func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
+// WaitReady waits until /readyz answers 200, the process exits, or timeout passes.
+func (s *Server) WaitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
@@ -140,7 +146,7 @@ func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
 }
 
 // Stop sends SIGTERM, lets the server drain, and kills it if it takes over 20 s.
-func (s *server) Stop() error {
+func (s *Server) Stop() error {
 	if err := s.Alive(); err != nil {
 		return err
 	}
@@ -157,3 +163,18 @@ func (s *server) Stop() error {
 	}
 	return nil
 }
+
+// Kill sends SIGKILL and waits for the process to be gone.
+func (s *Server) Kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+}
+
+// Exited is closed once the process has exited; ExitErr then says how.
+func (s *Server) Exited() <-chan struct{} { return s.exited }
+
+// ExitErr is how the process exited (nil: status 0), once Exited is closed.
+func (s *Server) ExitErr() error { return s.err }
+
+// Signal sends sig to the process.
+func (s *Server) Signal(sig os.Signal) error { return s.cmd.Process.Signal(sig) }
