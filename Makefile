@@ -25,7 +25,7 @@ run: build ## serve on 127.0.0.1:8080 against the local PostgreSQL (creates the 
 	exec $(BIN) serve
 
 .PHONY: test
-test: ## vet and run every test against a real PostgreSQL (the API suites once more through PgBouncer), the SDK integrations module's too (see README: Tests)
+test: ## vet and run every test against a real PostgreSQL (the API suites once more through PgBouncer), the SDK integrations' too, Go and Node (see README: Tests)
 	go vet ./...
 	@# Each test binary appends how many API exchanges it held to api/openapi.yaml; the sum is printed.
 	@# The API suites then run once more with every query through a PgBouncer in transaction mode
@@ -38,6 +38,9 @@ test: ## vet and run every test against a real PostgreSQL (the API suites once m
 	fi; \
 	if [ $$status -eq 0 ]; then \
 		(cd integrations && go vet ./... && USS_OPENAPI_TALLY=$$tally go test $(GO_TEST_FLAGS) ./...) || status=$$?; \
+	fi; \
+	if [ $$status -eq 0 ]; then \
+		(cd integrations/node && npm ci --no-audit --no-fund && npm test) || status=$$?; \
 	fi; \
 	awk '{ n += $$1 } END { printf "openapi: %d request/response exchanges of the API tests validated against api/openapi.yaml\n", n }' $$tally; \
 	rm -f $$tally; \
