@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,6 +165,16 @@ func (s *Server) Do(t testing.TB, key, method, path string, body any) Response {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return s.Send(t, req)
+}
+
+// DoNDJSON sends an NDJSON body (an import) with the key.
+func (s *Server) DoNDJSON(t testing.TB, key, path string, body string) Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/x-ndjson")
 	return s.Send(t, req)
 }
 
