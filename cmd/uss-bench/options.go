@@ -27,15 +27,16 @@ type Options struct {
 	GrowthSmall int           // BENCH_GROWTH_SMALL: rows of the small table of the cost-growth runs
 	GrowthLarge int           // BENCH_GROWTH_LARGE: rows of the large table
 	SkipGrowth  bool          // BENCH_SKIP_10M: leave out the cost-growth runs (the 10M load is slow)
+	BulkRows    int           // BENCH_BULK_ROWS: assignments exported and imported by the bulk run
 	KeepDB      bool          // BENCH_KEEP_DB: leave the database for inspection afterwards
 	ResultsDir  string        // BENCH_RESULTS_DIR: where latest.txt and server.log go
 	// Only (BENCH_ONLY) limits the run to some scenarios, for quick iteration: a comma list of
-	// get, batch, set, activate, half, growth. Empty runs them all.
+	// get, batch, set, activate, half, bulk, growth. Empty runs them all.
 	Only string
 }
 
 // scenarios are the names Only accepts.
-var scenarios = []string{"get", "batch", "set", "activate", "half", "growth"}
+var scenarios = []string{"get", "batch", "set", "activate", "half", "bulk", "growth"}
 
 // runs reports whether the scenario is part of this run.
 func (o Options) runs(scenario string) bool {
@@ -64,6 +65,7 @@ func defaultOptions() Options {
 		Users:       20_000,
 		GrowthSmall: 100_000,
 		GrowthLarge: 10_000_000,
+		BulkRows:    1_000_000,
 		ResultsDir:  "bench-results",
 	}
 }
@@ -119,6 +121,7 @@ func parseOptions(args []string, lookup func(string) (string, bool)) (Options, e
 	num(&o.GrowthSmall, "growth-small", "BENCH_GROWTH_SMALL", "rows of the small table of the cost-growth runs")
 	num(&o.GrowthLarge, "growth-large", "BENCH_GROWTH_LARGE", "rows of the large table of the cost-growth runs")
 	boolean(&o.SkipGrowth, "skip-10m", "BENCH_SKIP_10M", "leave out the cost-growth runs")
+	num(&o.BulkRows, "bulk-rows", "BENCH_BULK_ROWS", "assignments exported and imported by the bulk run")
 	boolean(&o.KeepDB, "keep-db", "BENCH_KEEP_DB", "keep the database afterwards")
 	str(&o.ResultsDir, "results", "BENCH_RESULTS_DIR", "directory of latest.txt and server.log")
 	str(&o.Only, "only", "BENCH_ONLY", "run only these scenarios, comma-separated: "+strings.Join(scenarios, ", "))
@@ -154,7 +157,7 @@ func (o Options) validate() error {
 	if o.Users < 1 {
 		errs = append(errs, fmt.Errorf("users must be positive, got %d", o.Users))
 	}
-	for name, rows := range map[string]int{"growth-small": o.GrowthSmall, "growth-large": o.GrowthLarge} {
+	for name, rows := range map[string]int{"growth-small": o.GrowthSmall, "growth-large": o.GrowthLarge, "bulk-rows": o.BulkRows} {
 		if rows < campaignsPerUser || rows%campaignsPerUser != 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive multiple of %d, got %d", name, campaignsPerUser, rows))
 		}

@@ -88,6 +88,12 @@ func (b *bench) measure(ctx context.Context) error {
 		}
 	}
 
+	if o.runs("bulk") {
+		if err := b.bulk(ctx); err != nil {
+			return err
+		}
+	}
+
 	if o.SkipGrowth || !o.runs("growth") {
 		b.rep.note("cost growth: skipped (BENCH_SKIP_10M or BENCH_ONLY)")
 		return nil

@@ -35,6 +35,10 @@ commands:
   apikey list [--account NAME]   list keys (ids only; keys are never shown again)
   apikey revoke KEY_ID           revoke a key
   apikey check KEY               exit 0 if KEY is a valid, unrevoked key
+  import --account NAME FILE     load an NDJSON export of assignments (FILE - : standard input),
+                                 all lines or none
+  purge [--dry-run]              delete now what USS_RETENTION says
+                                 (--dry-run: print what would be deleted, delete nothing)
   healthcheck [--url URL]        exit 0 if the server on USS_LISTEN_ADDR is ready (for HEALTHCHECK)
 
 Configuration is read from USS_* environment variables; see docs/operations.md.
@@ -67,6 +71,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, cfg, args, stdout)
 	case "apikey":
 		return apikeyCommand(ctx, cfg, args, stdout)
+	case "import":
+		return importCommand(ctx, cfg, args, os.Stdin, stdout)
+	case "purge":
+		return purge(ctx, cfg, logger, args, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, cfg, args, stdout)
 	case "help", "-h", "--help":

@@ -1,6 +1,7 @@
 package apitest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -76,6 +77,31 @@ func appendLine(path, line string) error {
 		return err
 	}
 	return f.Close()
+}
+
+func init() {
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", decodeNDJSON)
+}
+
+// decodeNDJSON reads an NDJSON body (an export, an import) as the array of its lines' values,
+// which is how the document describes it.
+func decodeNDJSON(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+	items := []any{}
+	lines := bufio.NewScanner(body)
+	lines.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; lines.Scan(); n++ {
+		line := bytes.TrimSpace(lines.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(line))
+		if err := dec.Decode(&v); err != nil || dec.More() {
+			return nil, fmt.Errorf("line %d is not one JSON value", n)
+		}
+		items = append(items, v)
+	}
+	return items, lines.Err()
 }
 
 // Contract is the parsed document and its router.

@@ -33,3 +33,15 @@ func (s *Server) Snapshot(t testing.TB) string {
 	}
 	return b.String()
 }
+
+// Count runs a query that returns one number (a count) on the server's database.
+func (s *Server) Count(t testing.TB, query string, args ...any) int64 {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.DatabaseURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var n int64
+	require.NoError(t, conn.QueryRow(ctx, query, args...).Scan(&n), query)
+	return n
+}

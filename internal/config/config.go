@@ -32,7 +32,18 @@ type Config struct {
 	// USS_PPROF_ADDR: when set, Go's profiling endpoints (/debug/pprof/) are served on this
 	// separate address; off by default, never on the API's address.
 	PprofAddr string
-	Limits    Limits
+	// USS_RETENTION: the data of a campaign removed from its settings longer ago than this is
+	// deleted by the retention task; 0 (the default) keeps it for ever.
+	Retention time.Duration
+	// USS_RETENTION_INTERVAL: how often the retention task runs (when anything is to delete).
+	RetentionInterval time.Duration
+	// USS_BULK_TIMEOUT: budget of one export or import, which stream for longer than a
+	// request may take.
+	BulkTimeout time.Duration
+	// USS_IMPORT_BODY_LIMIT: bytes of one import's body (it streams: memory does not grow
+	// with it; the limit bounds one transaction).
+	ImportBodyLimit int64
+	Limits          Limits
 
 	// Deployment: where the database is reached from and how long to wait for it.
 	Database DatabaseConfig
@@ -86,6 +97,9 @@ func Default() Config {
 		APIKeyCacheTTL:       10 * time.Second,
 		SettingsPollInterval: 5 * time.Second,
 		LogLevel:             slog.LevelInfo,
+		RetentionInterval:    time.Hour,
+		BulkTimeout:          30 * time.Minute,
+		ImportBodyLimit:      1 << 30,
 		Limits:               DefaultLimits(),
 	}
 }
@@ -126,6 +140,10 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("USS_APIKEY_CACHE_TTL", &c.APIKeyCacheTTL)
 	duration("USS_SETTINGS_POLL_INTERVAL", &c.SettingsPollInterval)
 	parse("USS_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) })
+	duration("USS_RETENTION", &c.Retention)
+	duration("USS_RETENTION_INTERVAL", &c.RetentionInterval)
+	duration("USS_BULK_TIMEOUT", &c.BulkTimeout)
+	size("USS_IMPORT_BODY_LIMIT", &c.ImportBodyLimit)
 	str("USS_DIRECT_DATABASE_URL", &c.Database.DirectURL)
 	duration("USS_STARTUP_TIMEOUT", &c.Database.StartupTimeout)
 	integer := func(name string, dst *int) {
@@ -172,6 +190,12 @@ func (c Config) Validate() error {
 	positive("USS_SHUTDOWN_TIMEOUT", c.ShutdownTimeout > 0)
 	positive("USS_APIKEY_CACHE_TTL", c.APIKeyCacheTTL > 0)
 	positive("USS_SETTINGS_POLL_INTERVAL", c.SettingsPollInterval > 0)
+	positive("USS_RETENTION_INTERVAL", c.RetentionInterval > 0)
+	positive("USS_BULK_TIMEOUT", c.BulkTimeout > 0)
+	positive("USS_IMPORT_BODY_LIMIT", c.ImportBodyLimit > 0)
+	if c.Retention < 0 {
+		errs = append(errs, errors.New("USS_RETENTION: must not be negative (0 keeps everything)"))
+	}
 	positive("USS_MAX_CONNECTIONS", c.Limits.MaxConnections > 0)
 	positive("USS_IDLE_TIMEOUT", c.Limits.IdleTimeout > 0)
 	positive("USS_SETTINGS_MAX_CAMPAIGNS", c.Limits.SettingsMaxCampaigns > 0)

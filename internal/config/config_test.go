@@ -36,6 +36,10 @@ func TestEnvironmentOverridesDefaults(t *testing.T) {
 		"USS_APIKEY_CACHE_TTL":       "3s",
 		"USS_SETTINGS_POLL_INTERVAL": "250ms",
 		"USS_LOG_LEVEL":              "debug",
+		"USS_RETENTION":              "720h",
+		"USS_RETENTION_INTERVAL":     "10m",
+		"USS_BULK_TIMEOUT":           "2h",
+		"USS_IMPORT_BODY_LIMIT":      "2GiB",
 		"USS_MAX_CONNECTIONS":        "100",
 		"USS_IDLE_TIMEOUT":           "20s",
 		"USS_SETTINGS_MAX_CAMPAIGNS": "500",
@@ -46,8 +50,9 @@ func TestEnvironmentOverridesDefaults(t *testing.T) {
 		DatabaseURL: "postgres://u:secret@db:5433/x", ListenAddr: ":9090", MigrateOnStart: false,
 		BodyLimit: 2 << 20, SettingsBodyLimit: 1 << 20, RequestTimeout: 750 * time.Millisecond,
 		ShutdownTimeout: time.Minute, APIKeyCacheTTL: 3 * time.Second, SettingsPollInterval: 250 * time.Millisecond,
-		LogLevel: slog.LevelDebug,
-		Limits:   Limits{MaxConnections: 100, IdleTimeout: 20 * time.Second, SettingsMaxCampaigns: 500, SettingsKeep: 3},
+		LogLevel: slog.LevelDebug, Retention: 720 * time.Hour, RetentionInterval: 10 * time.Minute,
+		BulkTimeout: 2 * time.Hour, ImportBodyLimit: 2 << 30,
+		Limits: Limits{MaxConnections: 100, IdleTimeout: 20 * time.Second, SettingsMaxCampaigns: 500, SettingsKeep: 3},
 	}, c)
 	require.Equal(t, "postgres://u:REDACTED@db:5433/x", c.RedactedDatabaseURL())
 }
@@ -59,9 +64,10 @@ func TestEveryBadValueIsReportedAtOnce(t *testing.T) {
 		"USS_BODY_LIMIT":       "lots",
 		"USS_REQUEST_TIMEOUT":  "5",
 		"USS_LOG_LEVEL":        "loud",
+		"USS_RETENTION":        "forever",
 	}))
 	require.Error(t, err)
-	for _, name := range []string{"USS_MIGRATE_ON_START", "USS_BODY_LIMIT", "USS_REQUEST_TIMEOUT", "USS_LOG_LEVEL"} {
+	for _, name := range []string{"USS_MIGRATE_ON_START", "USS_BODY_LIMIT", "USS_REQUEST_TIMEOUT", "USS_LOG_LEVEL", "USS_RETENTION"} {
 		require.Contains(t, err.Error(), name)
 	}
 

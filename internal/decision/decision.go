@@ -94,7 +94,8 @@ type Stored struct {
 // Store is what decisions need from persistence.
 type Store interface {
 	GetAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (uss.Assignment, error)
-	DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (int64, error)
+	// DeleteAssignment removes the row; reason is its history event's reason code.
+	DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey, reason string) (int64, error)
 	// StoreDecision, in one atomic step: answers with the stored row if its variation is
 	// valid (counting an exposure when asked); else stores the candidate, if any,
 	// first-writer-wins (replacing a row whose variation is not valid), and answers with the
@@ -233,7 +234,7 @@ func notSticky(ctx context.Context, store Store, account uss.AccountID, key uss.
 	fresh candidate) (Decision, error) {
 	note := "sticky is false and this is a dry run: decided without the stored assignment, which is kept; nothing stored"
 	if !dryRun {
-		removed, err := store.DeleteAssignment(ctx, account, key)
+		removed, err := store.DeleteAssignment(ctx, account, key, string(ReasonNotSticky))
 		if err != nil {
 			return Decision{}, err
 		}

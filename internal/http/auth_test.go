@@ -37,6 +37,10 @@ func TestEveryV1RouteNeedsAValidKey(t *testing.T) {
 		{http.MethodPost, "/v1/growthbook/sticky-buckets/batch-get"},
 		{http.MethodPost, "/v1/optimizely/profiles/lookup"},
 		{http.MethodPost, "/v1/optimizely/profiles/save"},
+		{http.MethodGet, "/v1/storage/history?userId=u&campaignKey=c"},
+		{http.MethodPost, "/v1/identities/merge"},
+		{http.MethodGet, "/v1/export/assignments"},
+		{http.MethodPost, "/v1/import/assignments"},
 	}
 	headers := map[string]string{
 		"no header":            "",

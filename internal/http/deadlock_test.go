@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,28 +32,48 @@ func stressDuration(t *testing.T) time.Duration {
 }
 
 // Every multi-row writer takes its row locks in one order (account, user, campaign), so
-// batch sets, group-committed activations, multi-campaign tracks and erasures on the same
-// users never deadlock: PostgreSQL counts no deadlock in the test's database. (A deadlock
+// batch sets, group-committed activations, multi-campaign tracks, erasures, identity merges,
+// imports and the retention task (deleting a removed campaign's rows as the others write
+// them) on the same users never deadlock: PostgreSQL counts no deadlock in the test's
+// database. (A deadlock
 // reaches a client as a 503; a 503 can also be a request timeout on a loaded machine, so the
 // database's own count is the assertion, and the 503s are only reported.)
 func TestConcurrentWritersOnSharedUsersNeverDeadlock(t *testing.T) {
 	t.Parallel()
-	s := apitest.Start(t)
+	s := apitest.Start(t, func(c *apitest.ConfigT) { c.Retention, c.RetentionInterval = time.Millisecond, 20*time.Millisecond })
 	key := s.NewKey(t, "acme")
 	const users, campaigns = 40, 6
 	var defs []string
 	for c := range campaigns {
 		defs = append(defs, campaignJSON(fmt.Sprintf("c%d", c), 100, [2]float64{50, 50}, ""))
 	}
+	// "gone" leaves the settings: the retention task deletes what the writers keep storing in it.
+	putSettings(t, s, key, settingsJSON(append(defs, campaignJSON("gone", 100, [2]float64{50, 50}, ""))...))
 	putSettings(t, s, key, settingsJSON(defs...))
 	user := func(r *rand.Rand) string { return fmt.Sprintf("user-%03d", r.IntN(users)) }
 	campaign := func(r *rand.Rand) string { return fmt.Sprintf("c%d", r.IntN(campaigns)) }
+	// stored: a campaign of the settings, or the removed one, for writes that need no settings.
+	stored := func(r *rand.Rand) string {
+		if r.IntN(campaigns+1) == campaigns {
+			return "gone"
+		}
+		return campaign(r)
+	}
+	distinct := func(r *rand.Rand, n int, each func(user, campaign string)) {
+		seen := map[[2]string]bool{}
+		for range n {
+			k := [2]string{user(r), stored(r)}
+			if !seen[k] {
+				seen[k] = true
+				each(k[0], k[1])
+			}
+		}
+	}
 
 	var requests, unavailable, failures atomic.Int64
 	var firstFailure sync.Once
 	var failure string
-	send := func(method, path string, body any) {
-		resp := s.Do(t, key, method, path, body)
+	count := func(method, path string, resp apitest.Response) {
 		requests.Add(1)
 		if resp.Status == http.StatusServiceUnavailable {
 			unavailable.Add(1)
@@ -61,21 +82,31 @@ func TestConcurrentWritersOnSharedUsersNeverDeadlock(t *testing.T) {
 			firstFailure.Do(func() { failure = fmt.Sprintf("%s %s: %d %s", method, path, resp.Status, resp.Body) })
 		}
 	}
+	send := func(method, path string, body any) { count(method, path, s.Do(t, key, method, path, body)) }
 	mix := map[string]func(r *rand.Rand){
 		"batch-set": func(r *rand.Rand) {
-			seen := map[[2]string]bool{}
 			var recs []record
-			for range 1 + r.IntN(30) {
-				k := [2]string{user(r), campaign(r)}
-				if !seen[k] {
-					seen[k] = true
-					recs = append(recs, record{UserID: k[0], CampaignKey: k[1], VariationName: []string{"Control", "Variation-1"}[r.IntN(2)]})
-				}
-			}
+			distinct(r, 1+r.IntN(30), func(u, c string) {
+				recs = append(recs, record{UserID: u, CampaignKey: c, VariationName: []string{"Control", "Variation-1"}[r.IntN(2)]})
+			})
 			send(http.MethodPost, "/v1/storage/batch-set", records{Records: recs})
 		},
 		"set": func(r *rand.Rand) {
-			send(http.MethodPost, "/v1/storage", record{UserID: user(r), CampaignKey: campaign(r), VariationName: "Variation-1"})
+			send(http.MethodPost, "/v1/storage", record{UserID: user(r), CampaignKey: stored(r), VariationName: "Variation-1"})
+		},
+		"import": func(r *rand.Rand) {
+			var lines strings.Builder
+			distinct(r, 1+r.IntN(30), func(u, c string) {
+				fmt.Fprintf(&lines, `{"userId":%q,"campaignKey":%q,"variationName":%q,"goals":["signup"]}`+"\n",
+					u, c, []string{"Control", "Variation-1"}[r.IntN(2)])
+			})
+			count(http.MethodPost, "/v1/import/assignments", s.DoNDJSON(t, key, "/v1/import/assignments", lines.String()))
+		},
+		"merge": func(r *rand.Rand) {
+			from, to := user(r), user(r)
+			if from != to {
+				send(http.MethodPost, "/v1/identities/merge", map[string]any{"fromUserId": from, "toUserId": to, "deleteSource": r.IntN(2) == 0})
+			}
 		},
 		"activate": func(r *rand.Rand) {
 			send(http.MethodPost, "/v1/activate", map[string]any{"campaignKey": campaign(r), "userId": user(r)})
@@ -88,7 +119,7 @@ func TestConcurrentWritersOnSharedUsersNeverDeadlock(t *testing.T) {
 	}
 	deadline := time.Now().Add(stressDuration(t))
 	var wg sync.WaitGroup
-	workers := map[string]int{"batch-set": 4, "set": 2, "activate": 16, "track": 4, "erase": 4}
+	workers := map[string]int{"batch-set": 4, "set": 2, "activate": 16, "track": 4, "erase": 4, "import": 2, "merge": 4}
 	for name, do := range mix {
 		for w := range workers[name] {
 			wg.Add(1)

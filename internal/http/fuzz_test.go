@@ -32,6 +32,10 @@ var fuzzRoutes = []struct{ method, path string }{
 	{http.MethodPost, "/v1/growthbook/sticky-buckets/batch-get"},
 	{http.MethodPost, "/v1/optimizely/profiles/lookup"},
 	{http.MethodPost, "/v1/optimizely/profiles/save"},
+	{http.MethodGet, "/v1/storage/history"},
+	{http.MethodPost, "/v1/identities/merge"},
+	{http.MethodGet, "/v1/export/assignments"},
+	{http.MethodPost, "/v1/import/assignments"},
 }
 
 // FuzzRequests sends arbitrary query strings and bodies to every route of a real server on a
@@ -49,6 +53,10 @@ func FuzzRequests(f *testing.F) {
 	f.Add(uint8(10), "", []byte(`{"campaignKey":["c","c"],"userId":"u","goalIdentifier":"purchase","revenueValue":"12.50"}`))
 	f.Add(uint8(10), "", []byte(`{"campaignKey":null,"userId":"u","goalIdentifier":"signup","goalTypeToTrack":"CUSTOM_GOAL","shouldTrackReturningUser":true}`))
 	f.Add(uint8(11), "", []byte(settings))
+	f.Add(uint8(20), "userId=u&campaignKey=c&limit=2&cursor=9", []byte(nil))
+	f.Add(uint8(21), "", []byte(`{"fromUserId":"u","toUserId":"v","deleteSource":true}`))
+	f.Add(uint8(22), "campaignKey=c", []byte(nil))
+	f.Add(uint8(23), "", []byte("{\"userId\":\"u\",\"campaignKey\":\"c\",\"variationName\":\"V\",\"goals\":[\"g\"],\"exposures\":2}\n\n{\"userId\":\"v\"}"))
 	for _, bad := range append(badRequests(), vendorBadRequests()...) {
 		for i, r := range fuzzRoutes {
 			if r.method == bad.method {

@@ -49,6 +49,8 @@ func (g *requestIDs) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(ctxRequestID, id)
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		// The domain reads it from the context: history events name the request of a change.
+		c.SetRequest(c.Request().WithContext(uss.WithRequestID(c.Request().Context(), id)))
 		return next(c)
 	}
 }

@@ -18,11 +18,14 @@ import (
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/growthbook"
+	"github.com/uss/uss/internal/history"
+	"github.com/uss/uss/internal/identity"
 	"github.com/uss/uss/internal/metrics"
 	"github.com/uss/uss/internal/optimizely"
 	"github.com/uss/uss/internal/reportpages"
 	"github.com/uss/uss/internal/reports"
 	"github.com/uss/uss/internal/settings"
+	"github.com/uss/uss/internal/transfer"
 	"github.com/uss/uss/internal/uisession"
 	"github.com/uss/uss/internal/uss"
 	"github.com/uss/uss/internal/vwofme"
@@ -39,7 +42,11 @@ type Deps struct {
 	Decisions  *decision.Service
 	Goals      *goals.Service
 	Reports    *reports.Service
-	Keys       *apikey.Resolver
+	// The life of assignments: identity merge, history, bulk export and import.
+	Identity *identity.Service
+	History  *history.Service
+	Transfer *transfer.Service
+	Keys     *apikey.Resolver
 	// Sessions sign people in to the report pages.
 	Sessions *uisession.Service
 	// Ready reports whether the server can serve (database reachable and migrated).
@@ -49,7 +56,10 @@ type Deps struct {
 
 	BodyLimit         int64
 	SettingsBodyLimit int64
+	ImportBodyLimit   int64
 	RequestTimeout    time.Duration
+	// BulkTimeout bounds an export or an import instead of RequestTimeout.
+	BulkTimeout time.Duration
 
 	// Started is nil once the server has reached its database; until then the API answers 503
 	// with it (nil Started: always started).
@@ -72,14 +82,17 @@ func New(d Deps) *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", api.OpenAPI) })
 
-	timeout := middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
-		Timeout: d.RequestTimeout,
-		// Leave the error as it is: the error handler maps a deadline to 503 in our shape.
-		ErrorHandler: func(err error, _ echo.Context) error { return err },
-	})
+	timeout := func(d time.Duration) echo.MiddlewareFunc {
+		return middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+			Timeout: d,
+			// Leave the error as it is: the error handler maps a deadline to 503 in our shape.
+			ErrorHandler: func(err error, _ echo.Context) error { return err },
+		})
+	}
 	// Middleware per route rather than on a group: a group's middleware makes echo route every
 	// unknown /v1 path and method to it, which would answer 404 where 405 is right.
-	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout, authenticate(d.Keys)}}
+	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout(d.RequestTimeout), authenticate(d.Keys)}}
+	bulk := &routes{e: e, bodyLimit: d.ImportBodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout(d.BulkTimeout), authenticate(d.Keys)}}
 
 	storage := storageHandlers{svc: d.Storage, lookups: func(hit bool) {
 		result := "miss"
@@ -93,6 +106,7 @@ func New(d Deps) *echo.Echo {
 	v1.add(http.MethodDelete, "/storage", storage.delete)
 	v1.add(http.MethodPost, "/storage/batch-get", storage.batchGet)
 	v1.add(http.MethodPost, "/storage/batch-set", storage.batchSet)
+	v1.add(http.MethodGet, "/storage/history", historyHandlers{svc: d.History}.list)
 
 	persisted := persistedHandlers{svc: d.Storage}
 	v1.add(http.MethodGet, "/persisted-values", persisted.load)
@@ -134,9 +148,13 @@ func New(d Deps) *echo.Echo {
 	v1.add(http.MethodPost, "/variation", decisions.variation)
 	v1.add(http.MethodPost, "/track", trackHandlers{svc: d.Goals, decided: decided}.track)
 	v1.add(http.MethodGet, "/reports/campaign", reportHandlers{svc: d.Reports}.campaign)
+	v1.add(http.MethodPost, "/identities/merge", identityHandlers{svc: d.Identity}.merge)
+	transfers := transferHandlers{svc: d.Transfer, timeout: d.BulkTimeout}
+	bulk.add(http.MethodGet, "/export/assignments", transfers.export)
+	bulk.add(http.MethodPost, "/import/assignments", transfers.importAssignments)
 
 	uiRoutes(e, uiHandlers{sessions: d.Sessions, reports: d.Reports, pages: reportpages.New(),
-		assets: reportpages.Assets(), logger: d.Logger}, d.BodyLimit, timeout)
+		assets: reportpages.Assets(), logger: d.Logger}, d.BodyLimit, timeout(d.RequestTimeout))
 	return e
 }
 

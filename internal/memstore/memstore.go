@@ -83,7 +83,7 @@ func (s *Store) GetAssignment(_ context.Context, account uss.AccountID, k uss.As
 }
 
 // DeleteAssignment implements decision.Store.
-func (s *Store) DeleteAssignment(_ context.Context, account uss.AccountID, k uss.AssignmentKey) (int64, error) {
+func (s *Store) DeleteAssignment(_ context.Context, account uss.AccountID, k uss.AssignmentKey, _ string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.rows[key{account, k}]; !ok {

@@ -20,6 +20,12 @@ type Metrics struct {
 	Decisions *prometheus.CounterVec
 	// GroupCommitRows: rows per group-committed statement, by write (set, activate).
 	GroupCommitRows *prometheus.HistogramVec
+	// RetentionDeleted: rows the retention task deleted, by table (assignments, conversions,
+	// history).
+	RetentionDeleted *prometheus.CounterVec
+	// RetentionRuns: retention runs by result (ran, skipped: another server held the lock,
+	// failed).
+	RetentionRuns *prometheus.CounterVec
 	// SettingsWarnings: warnings of the settings files accepted by PUT /v1/settings.
 	SettingsWarnings prometheus.Counter
 	// VendorLookups: reads of the other SDKs' storage by vendor (vwo_fme, growthbook,
@@ -51,6 +57,14 @@ func New(pool *pgxpool.Pool) *Metrics {
 			Help:    "Rows written per group-committed statement, by write (set, activate).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 		}, []string{"write"}),
+		RetentionDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "uss_retention_deleted_rows_total",
+			Help: "Rows deleted by the retention task, by table.",
+		}, []string{"table"}),
+		RetentionRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "uss_retention_runs_total",
+			Help: "Retention runs by result (ran; skipped: another server held the lock; failed).",
+		}, []string{"result"}),
 		SettingsWarnings: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "uss_settings_warnings_total",
 			Help: "Warnings of the settings files accepted by PUT /v1/settings (each also in the answer and the log).",
@@ -65,7 +79,8 @@ func New(pool *pgxpool.Pool) *Metrics {
 		}, []string{"vendor"}),
 	}
 	m.Registry.MustRegister(
-		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows, m.SettingsWarnings, m.VendorLookups, m.VendorSaves,
+		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows, m.RetentionDeleted, m.RetentionRuns,
+		m.SettingsWarnings, m.VendorLookups, m.VendorSaves,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		poolCollector{pool: pool},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/uss/uss/internal/history"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -36,8 +37,9 @@ ORDER BY campaign_key`
 const mergedGoalsSQL = `a.goals || ARRAY(SELECT g FROM unnest(excluded.goals) WITH ORDINALITY AS u(g, i)
                                            WHERE g <> ALL (a.goals) ORDER BY i)`
 
-// onConflictSQL is what a set does to a stored row, by mode. Both merge the goals while the
-// variation stays the same (and the source stays).
+// onConflictSQL is what a set (or an import: SetUpsert) does to a stored row, by mode. Both
+// merge the goals while the variation stays the same (and the source stays), and keep the
+// variation they found in previous_variation, for the history event.
 //
 //   - SetUpsert: a new variation replaces goals and source.
 //   - SetIfAbsent: a stored variation is never replaced (the first writer wins). DO UPDATE,
@@ -48,31 +50,21 @@ var onConflictSQL = [...]string{
 ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET
     goals = CASE WHEN a.variation_name = excluded.variation_name THEN ` + mergedGoalsSQL + ` ELSE excluded.goals END,
     source = CASE WHEN a.variation_name = excluded.variation_name THEN a.source ELSE excluded.source END,
+    previous_variation = a.variation_name,
     variation_name = excluded.variation_name,
     updated_at = now()`,
 	uss.SetIfAbsent: `
 ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE SET
     goals = CASE WHEN a.variation_name = excluded.variation_name THEN ` + mergedGoalsSQL + ` ELSE a.goals END,
+    previous_variation = a.variation_name,
     updated_at = CASE WHEN a.variation_name = excluded.variation_name THEN now() ELSE a.updated_at END`,
-}
-
-// setAssignmentSQL writes one row, by mode.
-var setAssignmentSQL = [...]string{
-	uss.SetUpsert:   setOneSQL(uss.SetUpsert),
-	uss.SetIfAbsent: setOneSQL(uss.SetIfAbsent),
-}
-
-func setOneSQL(mode uss.SetMode) string {
-	return `
-INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, goals, source)
-VALUES ($1, $2, $3, $4, $5, $6)` + onConflictSQL[mode] + `
-RETURNING ` + assignmentColumns
 }
 
 // setAssignmentsSQL writes many rows, of one account (batch set) or of many (group commit),
 // in the order given: writers that lock rows in one order cannot deadlock each other. Goals
 // travel joined by the delimiter, which no goal can contain, because unnest cannot take a
-// ragged array of arrays.
+// ragged array of arrays. A row created or given another variation gets its event, with the
+// request id ($7) of the set that wrote it.
 var setAssignmentsSQL = [...]string{
 	uss.SetUpsert:   setManySQL(uss.SetUpsert),
 	uss.SetIfAbsent: setManySQL(uss.SetIfAbsent),
@@ -80,27 +72,69 @@ var setAssignmentsSQL = [...]string{
 
 func setManySQL(mode uss.SetMode) string {
 	return `
-INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, goals, source)
-SELECT r.account_id, r.user_id, r.campaign_key, r.variation_name, string_to_array(r.goals, '` + uss.GoalDelimiter + `'), r.source
-FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
-    AS r(account_id, user_id, campaign_key, variation_name, goals, source, i)
-ORDER BY r.i` + onConflictSQL[mode] + `
-RETURNING account_id, ` + assignmentColumns
+WITH r AS (
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+        WITH ORDINALITY AS r(account_id, user_id, campaign_key, variation_name, goals, source, request_id, i)
+),
+w AS (
+    INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, goals, source)
+    SELECT r.account_id, r.user_id, r.campaign_key, r.variation_name, string_to_array(r.goals, '` + uss.GoalDelimiter + `'), r.source
+    FROM r ORDER BY r.i` + onConflictSQL[mode] + `
+    RETURNING account_id, ` + assignmentColumns + `, previous_variation
+),
+h AS (` + insertEventsSQL + `
+    SELECT w.account_id, w.user_id, w.campaign_key, ` + changeKindSQL("w.previous_variation", history.Overwritten) + `,
+           w.previous_variation, w.variation_name, w.source, ` + settingsVersionSQL("w.account_id") + `,
+           ` + quoted(history.ReasonSet) + `, nullif(r.request_id, ''), NULL
+    FROM w JOIN r USING (account_id, user_id, campaign_key)
+    WHERE w.previous_variation IS DISTINCT FROM w.variation_name
+)
+SELECT account_id, ` + assignmentColumns + ` FROM w`
 }
 
-const deleteAssignmentSQL = `
-DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3`
+// deleteAssignmentSQL removes one row and writes its deleted event with the reason $4 and
+// the request id $5.
+var deleteAssignmentSQL = `
+WITH d AS (
+    DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3
+    RETURNING variation_name, source
+),
+h AS (` + insertEventsSQL + `
+    SELECT $1, $2, $3, ` + quoted(history.Deleted) + `, variation_name, NULL, source, ` + settingsVersionSQL("$1") + `,
+           $4, $5, NULL
+    FROM d
+)
+SELECT count(*) FROM d`
 
-// eraseUserSQL removes a user's rows from every table in one statement. The rows of the
-// tables that statements write several of at once (assignments, GrowthBook documents,
-// Optimizely profiles) are locked first, in key order (the order every multi-row writer locks
-// them), so an erasure cannot deadlock with batched writes or document saves of the same
-// user. GrowthBook entries are matched by attribute value, whatever the attribute (id,
-// deviceId, ...).
+// eraseUserSQL removes a user's rows from every table in one statement, history included,
+// and the user's id from the merged events of the ids it was merged into. The rows of the
+// tables that statements write several of at once (assignments, history, GrowthBook
+// documents, Optimizely profiles) are locked first, in key order (the order every multi-row
+// writer locks them), so an erasure cannot deadlock with batched writes, document saves of
+// the same user or the retention task. GrowthBook entries are matched by attribute value,
+// whatever the attribute (id, deviceId, ...). History is keyed by campaign first (one index
+// serves the API, retention and this): campaigns walks the account's campaigns of the index
+// one probe each, and the user's events are found with one more probe per campaign.
 const eraseUserSQL = `
-WITH locked AS (
+WITH RECURSIVE locked AS (
     SELECT campaign_key FROM assignments WHERE account_id = $1 AND user_id = $2
     ORDER BY campaign_key FOR UPDATE
+),
+campaigns AS (
+    (SELECT campaign_key FROM assignment_history WHERE account_id = $1 ORDER BY campaign_key LIMIT 1)
+    UNION ALL
+    SELECT (SELECT h.campaign_key FROM assignment_history h
+            WHERE h.account_id = $1 AND h.campaign_key > c.campaign_key ORDER BY h.campaign_key LIMIT 1)
+    FROM campaigns c WHERE c.campaign_key IS NOT NULL
+),
+events AS (
+    SELECT h.user_id, h.campaign_key, h.event_id FROM assignment_history h
+    WHERE h.account_id = $1 AND (h.campaign_key, h.user_id, h.event_id) IN (
+        SELECT o.campaign_key, o.user_id, o.event_id FROM campaigns c
+        JOIN assignment_history o ON o.account_id = $1 AND o.campaign_key = c.campaign_key AND o.user_id = $2
+        UNION
+        SELECT m.campaign_key, m.user_id, m.event_id FROM assignment_history m WHERE m.account_id = $1 AND m.merged_from = $2)
+    ORDER BY h.user_id, h.campaign_key, h.event_id FOR UPDATE
 ),
      locked_growthbook AS (
     SELECT attribute_name, assignment_key FROM growthbook_assignments WHERE account_id = $1 AND attribute_value = $2
@@ -114,6 +148,12 @@ WITH locked AS (
                AND campaign_key IN (SELECT campaign_key FROM locked) RETURNING 1),
      c AS (DELETE FROM conversions WHERE account_id = $1 AND user_id = $2 RETURNING 1),
      p AS (DELETE FROM persisted_values WHERE account_id = $1 AND unit_id = $2 RETURNING 1),
+     h AS (DELETE FROM assignment_history h USING events e
+           WHERE h.account_id = $1 AND e.user_id = $2 AND h.campaign_key = e.campaign_key
+             AND h.user_id = e.user_id AND h.event_id = e.event_id),
+     m AS (UPDATE assignment_history h SET merged_from = NULL FROM events e
+           WHERE h.account_id = $1 AND e.user_id <> $2 AND h.campaign_key = e.campaign_key
+             AND h.user_id = e.user_id AND h.event_id = e.event_id),
      f AS (DELETE FROM vwo_fme_records WHERE account_id = $1 AND user_id = $2 RETURNING 1),
      g AS (DELETE FROM growthbook_assignments WHERE account_id = $1 AND attribute_value = $2
                AND (attribute_name, assignment_key) IN (SELECT attribute_name, assignment_key FROM locked_growthbook)
@@ -159,16 +199,11 @@ func (s *Store) GetAssignments(ctx context.Context, account uss.AccountID, userI
 
 // SetAssignment writes one assignment as mode says and returns the stored row.
 func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.Assignment, mode uss.SetMode) (uss.Assignment, error) {
-	goals := a.Goals
-	if goals == nil {
-		goals = []string{}
-	}
-	stored, err := scanAssignment(s.db.QueryRow(ctx, setAssignmentSQL[mode],
-		account, a.UserID, a.CampaignKey, a.VariationName, goals, a.Source))
+	stored, err := s.upsertAssignments(ctx, []accountAssignment{{Account: account, Assignment: a, RequestID: uss.RequestID(ctx)}}, mode)
 	if err != nil {
-		return uss.Assignment{}, s.writeError(fmt.Errorf("set assignment: %w", err))
+		return uss.Assignment{}, err
 	}
-	return stored, nil
+	return stored[0], nil
 }
 
 // SetAssignments writes every assignment in one statement, so all are stored or none. The
@@ -176,17 +211,19 @@ func (s *Store) SetAssignment(ctx context.Context, account uss.AccountID, a uss.
 func (s *Store) SetAssignments(ctx context.Context, account uss.AccountID, as []uss.Assignment, mode uss.SetMode) ([]uss.Assignment, error) {
 	rows := make([]accountAssignment, len(as))
 	for i, a := range as {
-		rows[i] = accountAssignment{Account: account, Assignment: a}
+		rows[i] = accountAssignment{Account: account, Assignment: a, RequestID: uss.RequestID(ctx)}
 	}
 	return s.upsertAssignments(ctx, rows, mode)
 }
 
 // accountAssignment is an assignment with its account: one statement may write many
-// accounts'. Mode is the set's, for the group commit, which writes each mode apart.
+// accounts'. Mode is the set's, for the group commit, which writes each mode apart, and
+// RequestID the request's, for the history event.
 type accountAssignment struct {
 	Account uss.AccountID
 	uss.Assignment
-	Mode uss.SetMode
+	Mode      uss.SetMode
+	RequestID string
 }
 
 func (r accountAssignment) key() accountKey {
@@ -214,12 +251,12 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment,
 	slices.SortFunc(sorted, func(a, b accountAssignment) int { return a.key().compare(b.key()) })
 	n := len(sorted)
 	accounts, users, campaigns := make([]int64, n), make([]string, n), make([]string, n)
-	variations, goals, sources := make([]string, n), make([]string, n), make([]string, n)
+	variations, goals, sources, requests := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, r := range sorted {
 		accounts[i], users[i], campaigns[i] = int64(r.Account), r.UserID, r.CampaignKey
-		variations[i], goals[i], sources[i] = r.VariationName, r.GoalIdentifier(), string(r.Source)
+		variations[i], goals[i], sources[i], requests[i] = r.VariationName, r.GoalIdentifier(), string(r.Source), r.RequestID
 	}
-	result, err := s.db.Query(ctx, setAssignmentsSQL[mode], accounts, users, campaigns, variations, goals, sources)
+	result, err := s.db.Query(ctx, setAssignmentsSQL[mode], accounts, users, campaigns, variations, goals, sources, requests)
 	if err != nil {
 		return nil, s.writeError(fmt.Errorf("set assignments: %w", err))
 	}
@@ -246,13 +283,15 @@ func (s *Store) upsertAssignments(ctx context.Context, rows []accountAssignment,
 	return out, nil
 }
 
-// DeleteAssignment removes one assignment and returns how many rows went.
-func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey) (int64, error) {
-	tag, err := s.db.Exec(ctx, deleteAssignmentSQL, account, key.UserID, key.CampaignKey)
+// DeleteAssignment removes one assignment and returns how many rows went. Its history event
+// gives reason: the storage API's or the decision's code.
+func (s *Store) DeleteAssignment(ctx context.Context, account uss.AccountID, key uss.AssignmentKey, reason string) (int64, error) {
+	var n int64
+	err := s.db.QueryRow(ctx, deleteAssignmentSQL, account, key.UserID, key.CampaignKey, reason, requestID(ctx)).Scan(&n)
 	if err != nil {
 		return 0, s.writeError(fmt.Errorf("delete assignment: %w", err))
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }
 
 // EraseUser removes everything of one user in one statement, so an erasure is all or nothing.

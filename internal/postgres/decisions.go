@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/uss/uss/internal/decision"
+	"github.com/uss/uss/internal/history"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -27,7 +28,10 @@ const keyWhere = `account_id = $1 AND user_id = $2 AND campaign_key = $3`
 // snapshot makes the statement answer nothing (the insert meets it, or the update finds the
 // row changed): StoreDecision then runs it again, and the new snapshot sees that row, so the
 // first writer wins.
-const decideSQL = `
+//
+// An inserted row is a created event, a replaced one a rebucketed event (previous_variation
+// keeps the gone variation), with the request id $8; a kept row is no event.
+var decideSQL = `
 WITH kept AS (%s),
 gone AS (
     SELECT 1 FROM assignments WHERE ` + keyWhere + ` AND NOT (variation_name = ANY($4))
@@ -37,12 +41,22 @@ inserted AS (
     SELECT $1, $2, $3, $5, $7, $6
     WHERE $5 <> '' AND NOT EXISTS (SELECT 1 FROM kept) AND NOT EXISTS (SELECT 1 FROM gone)
     ON CONFLICT (account_id, user_id, campaign_key) DO NOTHING
-    RETURNING variation_name
+    RETURNING variation_name, source
 ),
 replaced AS (
-    UPDATE assignments SET variation_name = $5, goals = '{}', source = $7, exposures = $6, updated_at = now()
+    UPDATE assignments SET previous_variation = variation_name,
+        variation_name = $5, goals = '{}', source = $7, exposures = $6, updated_at = now()
     WHERE ` + keyWhere + ` AND NOT (variation_name = ANY($4)) AND $5 <> '' AND EXISTS (SELECT 1 FROM gone)
-    RETURNING variation_name
+    RETURNING variation_name, source, previous_variation
+),
+h AS (` + insertEventsSQL + `
+    SELECT $1, $2, $3, ` + quoted(history.Created) + `, NULL, variation_name, source, ` + settingsVersionSQL("$1") + `,
+           ` + quoted(history.ReasonBucketed) + `, $8, NULL
+    FROM inserted
+    UNION ALL
+    SELECT $1, $2, $3, ` + quoted(history.Rebucketed) + `, previous_variation, variation_name, source, ` + settingsVersionSQL("$1") + `,
+           ` + quoted(history.ReasonStoredVariationRemoved) + `, $8, NULL
+    FROM replaced
 )
 SELECT variation_name, 'kept' FROM kept
 UNION ALL SELECT variation_name, 'inserted' FROM inserted
@@ -75,7 +89,7 @@ func (s *Store) StoreDecision(ctx context.Context, p decision.StoreParams) (deci
 		var st decision.Stored
 		var outcome string
 		err := s.db.QueryRow(ctx, query, p.Account, p.Key.UserID, p.Key.CampaignKey, p.Valid, p.Candidate,
-			exposures, p.Source).Scan(&st.VariationName, &outcome)
+			exposures, p.Source, requestID(ctx)).Scan(&st.VariationName, &outcome)
 		switch {
 		case err == nil:
 			st.Outcome = outcomes[outcome]
@@ -99,7 +113,7 @@ func (s *Store) StoreDecision(ctx context.Context, p decision.StoreParams) (deci
 //  1. exposeStoredSQL counts the exposure of every decision whose user has a stored row with a
 //     valid variation: that row is the answer (kept);
 //  2. insertCandidatesSQL stores the candidate of every other decision that has one, where no
-//     row exists (inserted).
+//     row exists (inserted), each a created event with its request's id.
 //
 // What neither settles (a stored variation that is gone, a row written meanwhile) is decided
 // alone with decideExposingSQL. $4 and $5 of the first list every decision's valid variations
@@ -123,10 +137,10 @@ FROM locked l
 WHERE a.account_id = l.account_id AND a.user_id = l.user_id AND a.campaign_key = l.campaign_key
 RETURNING l.i, a.variation_name`
 
-const insertCandidatesSQL = `
+var insertCandidatesSQL = `
 WITH req AS (
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
-        AS r(account_id, user_id, campaign_key, candidate, source, i)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+        AS r(account_id, user_id, campaign_key, candidate, source, request_id, i)
 ),
 inserted AS (
     INSERT INTO assignments (account_id, user_id, campaign_key, variation_name, source, exposures)
@@ -134,15 +148,27 @@ inserted AS (
     FROM req
     ORDER BY account_id, user_id, campaign_key
     ON CONFLICT (account_id, user_id, campaign_key) DO NOTHING
-    RETURNING account_id, user_id, campaign_key, variation_name
+    RETURNING account_id, user_id, campaign_key, variation_name, source
+),
+h AS (` + insertEventsSQL + `
+    SELECT n.account_id, n.user_id, n.campaign_key, ` + quoted(history.Created) + `, NULL, n.variation_name, n.source,
+           ` + settingsVersionSQL("n.account_id") + `, ` + quoted(history.ReasonBucketed) + `, nullif(r.request_id, ''), NULL
+    FROM inserted n JOIN req r USING (account_id, user_id, campaign_key)
 )
 SELECT r.i, n.variation_name FROM inserted n JOIN req r USING (account_id, user_id, campaign_key)`
 
-func decisionKey(p decision.StoreParams) accountKey { return accountKey{p.Account, p.Key} }
+// exposure is one exposing decision of a batch, with the request it answers (for its history
+// event).
+type exposure struct {
+	decision.StoreParams
+	RequestID string
+}
+
+func decisionKey(e exposure) accountKey { return accountKey{e.Account, e.Key} }
 
 // exposeStored runs exposeStoredSQL over decisions of distinct keys. settled[i] says whether
 // ps[i] has its answer: a kept row, or, without a candidate, none.
-func (s *Store) exposeStored(ctx context.Context, ps []decision.StoreParams) (out []decision.Stored, settled []bool, err error) {
+func (s *Store) exposeStored(ctx context.Context, ps []exposure) (out []decision.Stored, settled []bool, err error) {
 	n := len(ps)
 	accounts, users, campaigns := make([]int64, n), make([]string, n), make([]string, n)
 	var validOrdinals []int64
@@ -169,16 +195,16 @@ func (s *Store) exposeStored(ctx context.Context, ps []decision.StoreParams) (ou
 
 // insertCandidates runs insertCandidatesSQL over decisions of distinct keys, all with a
 // candidate. settled[i] says whether ps[i]'s candidate was stored.
-func (s *Store) insertCandidates(ctx context.Context, ps []decision.StoreParams) ([]decision.Stored, []bool, error) {
+func (s *Store) insertCandidates(ctx context.Context, ps []exposure) ([]decision.Stored, []bool, error) {
 	n := len(ps)
 	accounts, users, campaigns := make([]int64, n), make([]string, n), make([]string, n)
-	candidates, sources := make([]string, n), make([]string, n)
+	candidates, sources, requests := make([]string, n), make([]string, n), make([]string, n)
 	for i, p := range ps {
 		accounts[i], users[i], campaigns[i] = int64(p.Account), p.Key.UserID, p.Key.CampaignKey
-		candidates[i], sources[i] = p.Candidate, string(p.Source)
+		candidates[i], sources[i], requests[i] = p.Candidate, string(p.Source), p.RequestID
 	}
 	return s.collectDecisions(ctx, n, decision.OutcomeInserted, insertCandidatesSQL,
-		accounts, users, campaigns, candidates, sources)
+		accounts, users, campaigns, candidates, sources, requests)
 }
 
 // collectDecisions runs a batched decision statement that returns (ordinal, variation) for

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/uss/uss/internal/goals"
+	"github.com/uss/uss/internal/history"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -19,7 +20,8 @@ import (
 //   - attributed: the variation the conversion counts in: the row's own, never the caller's, so the
 //     user and the conversion are reported under the same variation.
 //   - conv: write the conversion when the goal was new, or always when repeats count ($8).
-const recordConversionSQL = `
+//   - h: a row the goal created is a created event, with the request id $9.
+var recordConversionSQL = `
 WITH cur AS (
     SELECT variation_name FROM assignments
     WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3
@@ -29,9 +31,14 @@ goal AS (
     INSERT INTO assignments AS a (account_id, user_id, campaign_key, variation_name, source, goals)
     VALUES ($1, $2, $3, $4, $5, ARRAY[$6::text])
     ON CONFLICT (account_id, user_id, campaign_key) DO UPDATE
-        SET goals = array_append(a.goals, $6::text), updated_at = now()
+        SET goals = array_append(a.goals, $6::text), updated_at = now(), previous_variation = a.variation_name
         WHERE NOT ($6::text = ANY (a.goals))
-    RETURNING variation_name
+    RETURNING variation_name, source, previous_variation
+),
+h AS (` + insertEventsSQL + `
+    SELECT $1, $2, $3, ` + quoted(history.Created) + `, NULL, variation_name, source, ` + settingsVersionSQL("$1") + `,
+           ` + quoted(history.ReasonConverted) + `, $9, NULL
+    FROM goal WHERE previous_variation IS NULL
 ),
 attributed AS (
     SELECT variation_name FROM goal
@@ -52,7 +59,7 @@ SELECT (SELECT variation_name FROM attributed), EXISTS (SELECT 1 FROM goal), EXI
 func (s *Store) RecordConversion(ctx context.Context, account uss.AccountID, c goals.Conversion) (goals.Recorded, error) {
 	var r goals.Recorded
 	err := s.db.QueryRow(ctx, recordConversionSQL, account, c.UserID, c.CampaignKey, c.VariationName,
-		c.Source, c.Goal, c.Revenue, c.Repeatable).Scan(&r.VariationName, &r.NewGoal, &r.Converted)
+		c.Source, c.Goal, c.Revenue, c.Repeatable, requestID(ctx)).Scan(&r.VariationName, &r.NewGoal, &r.Converted)
 	if err != nil {
 		return goals.Recorded{}, s.writeError(fmt.Errorf("record conversion: %w", err))
 	}

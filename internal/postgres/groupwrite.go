@@ -19,7 +19,7 @@ import (
 type GroupCommitted struct {
 	*Store
 	sets      *groupcommit.Batcher[accountAssignment, uss.Assignment]
-	exposures *groupcommit.Batcher[decision.StoreParams, decision.Stored]
+	exposures *groupcommit.Batcher[exposure, decision.Stored]
 }
 
 // NewGroupCommitted starts the writers (opts.Writers for each kind of write); Close them
@@ -50,7 +50,7 @@ func (g *GroupCommitted) Queued() int { return g.sets.Queued() + g.exposures.Que
 
 // SetAssignment writes one assignment as part of the next batch and returns the stored row.
 func (g *GroupCommitted) SetAssignment(ctx context.Context, account uss.AccountID, a uss.Assignment, mode uss.SetMode) (uss.Assignment, error) {
-	row, err := g.sets.Do(ctx, accountAssignment{Account: account, Assignment: a, Mode: mode})
+	row, err := g.sets.Do(ctx, accountAssignment{Account: account, Assignment: a, Mode: mode, RequestID: uss.RequestID(ctx)})
 	return row, closedIsUnavailable(err)
 }
 
@@ -59,7 +59,7 @@ func (g *GroupCommitted) StoreDecision(ctx context.Context, p decision.StorePara
 	if !p.Expose {
 		return g.Store.StoreDecision(ctx, p)
 	}
-	st, err := g.exposures.Do(ctx, p)
+	st, err := g.exposures.Do(ctx, exposure{StoreParams: p, RequestID: uss.RequestID(ctx)})
 	return st, closedIsUnavailable(err)
 }
 
@@ -93,7 +93,7 @@ func (g *GroupCommitted) writeSets(ctx context.Context, rows []accountAssignment
 			case len(part) > 1 && retryAlone(ctx, err):
 				for _, at := range part {
 					r := rows[at]
-					results[at].Value, results[at].Err = g.Store.SetAssignment(ctx, r.Account, r.Assignment, r.Mode)
+					results[at].Value, results[at].Err = g.Store.SetAssignment(uss.WithRequestID(ctx, r.RequestID), r.Account, r.Assignment, r.Mode)
 				}
 			default:
 				for _, at := range part {
@@ -107,16 +107,16 @@ func (g *GroupCommitted) writeSets(ctx context.Context, rows []accountAssignment
 
 // batchStep writes some decisions of a round in one statement; settled[i] says whether it
 // answered ps[i].
-type batchStep func(ctx context.Context, ps []decision.StoreParams) (out []decision.Stored, settled []bool, err error)
+type batchStep func(ctx context.Context, ps []exposure) (out []decision.Stored, settled []bool, err error)
 
 // writeExposures writes a batch of exposing decisions, round by round: first the exposures of
 // stored rows, then the candidates of users without one (see exposeStoredSQL). Those neither
 // statement settles (rare: a stale stored variation, or a race with another writer) are
 // decided alone with the full single-row statement.
-func (g *GroupCommitted) writeExposures(ctx context.Context, ps []decision.StoreParams) []groupcommit.Result[decision.Stored] {
+func (g *GroupCommitted) writeExposures(ctx context.Context, ps []exposure) []groupcommit.Result[decision.Stored] {
 	results := make([]groupcommit.Result[decision.Stored], len(ps))
 	alone := func(at int) {
-		results[at].Value, results[at].Err = g.Store.StoreDecision(ctx, ps[at])
+		results[at].Value, results[at].Err = g.Store.StoreDecision(uss.WithRequestID(ctx, ps[at].RequestID), ps[at].StoreParams)
 	}
 	// run writes the decisions at with step, answers those it settles and returns the others.
 	run := func(at []int, step batchStep) []int {

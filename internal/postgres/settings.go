@@ -39,6 +39,24 @@ INSERT INTO settings_goals (account_id, version, campaign_key, goal_identifier, 
 SELECT $1, $2, r.campaign_key, r.goal_identifier, r.goal_type
 FROM unnest($3::text[], $4::text[], $5::text[]) AS r(campaign_key, goal_identifier, goal_type)`
 
+// trackRemovedCampaignsSQL records, for the retention task, the campaigns of the previous
+// version that version $2 leaves out, and forgets the removal of those it brings back. It runs
+// before older versions are pruned, while the previous one is still there.
+const trackRemovedCampaignsSQL = `
+WITH current AS (
+    SELECT DISTINCT campaign_key FROM settings_variations WHERE account_id = $1 AND version = $2
+),
+back AS (
+    DELETE FROM removed_campaigns
+    WHERE account_id = $1 AND campaign_key IN (SELECT campaign_key FROM current)
+)
+INSERT INTO removed_campaigns (account_id, campaign_key, version, removed_at)
+SELECT DISTINCT $1::bigint, p.campaign_key, $2::bigint, now()
+FROM settings_variations p
+WHERE p.account_id = $1 AND p.version = $2 - 1
+  AND p.campaign_key NOT IN (SELECT campaign_key FROM current)
+ON CONFLICT DO NOTHING`
+
 // Older versions beyond the newest $2 go, and with them (ON DELETE CASCADE) their
 // settings_variations and settings_goals rows. Versions are consecutive, so the current one,
 // which the reports read, is never among them.
@@ -70,6 +88,9 @@ func (s *Store) SaveSettings(ctx context.Context, account uss.AccountID, body []
 		}
 		if err := saveContents(ctx, tx, account, stored.Version, contents); err != nil {
 			return err
+		}
+		if _, err := tx.Exec(ctx, trackRemovedCampaignsSQL, account, stored.Version); err != nil {
+			return mapError(fmt.Errorf("track removed campaigns: %w", err))
 		}
 		if keep > 0 {
 			if _, err := tx.Exec(ctx, pruneSettingsSQL, account, stored.Version, keep); err != nil {

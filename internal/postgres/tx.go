@@ -2,9 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/uss/uss/internal/goals"
 )
@@ -33,4 +36,23 @@ func (s *Store) InTx(ctx context.Context, fn func(goals.TxStore) error) error {
 	return s.withTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		return fn(&Store{pool: s.pool, db: tx, session: s.session})
 	})
+}
+
+// retryConflicts runs fn again, up to attempts times in all, while it fails with a
+// serialization failure or a deadlock: PostgreSQL rolled the transaction back, and running it
+// again from the start is safe.
+func retryConflicts(ctx context.Context, attempts int, fn func() error) error {
+	var err error
+	for range attempts {
+		if err = fn(); !isConflict(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// isConflict: a serialization failure or a deadlock.
+func isConflict(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == pgerrcode.SerializationFailure || pgErr.Code == pgerrcode.DeadlockDetected)
 }

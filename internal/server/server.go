@@ -21,12 +21,16 @@ import (
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/groupcommit"
 	"github.com/uss/uss/internal/growthbook"
+	"github.com/uss/uss/internal/history"
 	httpapi "github.com/uss/uss/internal/http"
+	"github.com/uss/uss/internal/identity"
 	"github.com/uss/uss/internal/metrics"
 	"github.com/uss/uss/internal/optimizely"
 	"github.com/uss/uss/internal/postgres"
 	"github.com/uss/uss/internal/reports"
+	"github.com/uss/uss/internal/retention"
 	"github.com/uss/uss/internal/settings"
+	"github.com/uss/uss/internal/transfer"
 	"github.com/uss/uss/internal/uisession"
 	"github.com/uss/uss/internal/uss"
 	"github.com/uss/uss/internal/vwofme"
@@ -83,6 +87,17 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	}, func(write string, rows int) { m.GroupCommitRows.WithLabelValues(write).Observe(float64(rows)) })
 	s.closers = append(s.closers, writes.Close)
 
+	if task := RetentionTask(cfg, store, logger, m); task != nil {
+		// Once the database is reached and migrated: the task reads tables migrations make.
+		s.watch(ctx, func(ctx context.Context) {
+			select {
+			case <-s.startup.done:
+				task.Run(ctx, cfg.RetentionInterval)
+			case <-ctx.Done():
+			}
+		})
+	}
+
 	decisions := decision.NewService(writes, s.registry)
 	keys := apikey.NewResolver(store, cfg.APIKeyCacheTTL)
 	s.handler = httpapi.New(httpapi.Deps{
@@ -94,6 +109,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		Decisions:         decisions,
 		Goals:             goals.NewService(decisions, store),
 		Reports:           reports.NewService(store, s.registry),
+		Identity:          identity.NewService(store),
+		History:           history.NewService(store),
+		Transfer:          transfer.NewService(store),
 		Keys:              keys,
 		Sessions:          uisession.NewService(store, keys),
 		Ready:             s.ready,
@@ -102,10 +120,30 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		Logger:            logger,
 		BodyLimit:         cfg.BodyLimit,
 		SettingsBodyLimit: cfg.SettingsBodyLimit,
+		ImportBodyLimit:   cfg.ImportBodyLimit,
 		RequestTimeout:    cfg.RequestTimeout,
+		BulkTimeout:       cfg.BulkTimeout,
 	})
 	s.start(ctx, pools.direct)
 	return s, nil
+}
+
+// RetentionTask is the retention task the configuration asks for, nil when it deletes
+// nothing. Every server runs it; the store's lock lets one at a time do the work. m, when not
+// nil, counts what it deletes.
+func RetentionTask(cfg config.Config, store *postgres.Store, logger *slog.Logger, m *metrics.Metrics) *retention.Task {
+	policy := retention.Policy{Retention: cfg.Retention}
+	if !policy.Enabled() {
+		return nil
+	}
+	opts := retention.Options{Logger: logger}
+	if m != nil {
+		opts.Deleted = func(table retention.Table, n int64) {
+			m.RetentionDeleted.WithLabelValues(string(table)).Add(float64(n))
+		}
+		opts.Runs = func(result string) { m.RetentionRuns.WithLabelValues(result).Inc() }
+	}
+	return retention.NewTask(store, policy, opts)
 }
 
 // watch runs a background task until Close (or ctx is done), and Close waits for it to return

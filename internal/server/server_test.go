@@ -104,10 +104,13 @@ func TestShutdownDrainsInFlightRequestsThenClosesThePool(t *testing.T) {
 	stop() // what SIGTERM does in main
 	require.Eventually(t, func() bool {
 		c, err := net.DialTimeout("tcp", ln.Addr().String(), 100*time.Millisecond)
-		if err == nil {
-			c.Close()
+		if err != nil {
+			return true
 		}
-		return err != nil
+		// A probe accepted before the listener closed must not linger: the drain waits up to
+		// 5 s for a connection that has sent nothing, longer than the shutdown budget.
+		c.Close()
+		return false
 	}, 5*time.Second, 10*time.Millisecond, "no new connections while draining")
 	select {
 	case err := <-served:

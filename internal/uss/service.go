@@ -10,6 +10,9 @@ import (
 	"github.com/uss/uss/internal/strictjson"
 )
 
+// ReasonDelete is the history reason code of a deletion through the storage API.
+const ReasonDelete = "delete"
+
 // MaxBatch bounds the records of one batch get or set.
 const MaxBatch = 1000
 
@@ -24,9 +27,10 @@ type Store interface {
 	SetAssignment(ctx context.Context, account AccountID, a Assignment, mode SetMode) (Assignment, error)
 	// SetAssignments writes all rows or none.
 	SetAssignments(ctx context.Context, account AccountID, as []Assignment, mode SetMode) ([]Assignment, error)
-	DeleteAssignment(ctx context.Context, account AccountID, key AssignmentKey) (int64, error)
-	// EraseUser removes every assignment, conversion and persisted value of the user, and the
-	// user's records of the other SDKs' storage (docs/vendors.md), at once.
+	// DeleteAssignment removes one row; reason is its history event's reason code.
+	DeleteAssignment(ctx context.Context, account AccountID, key AssignmentKey, reason string) (int64, error)
+	// EraseUser removes every assignment, conversion, persisted value and history event of
+	// the user, and the user's records of the other SDKs' storage (docs/vendors.md), at once.
 	EraseUser(ctx context.Context, account AccountID, userID string) (Erased, error)
 	PersistedValues(ctx context.Context, account AccountID, key string) (map[string]json.RawMessage, error)
 	SavePersistedValue(ctx context.Context, account AccountID, v PersistedValue) error
@@ -127,7 +131,7 @@ func (s *Service) Delete(ctx context.Context, account AccountID, key AssignmentK
 	if err := validateKey("", key); err != nil {
 		return Erased{}, err
 	}
-	n, err := s.store.DeleteAssignment(ctx, account, key)
+	n, err := s.store.DeleteAssignment(ctx, account, key, ReasonDelete)
 	return Erased{Assignments: n}, err
 }
 
