@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -47,7 +48,7 @@ func attackSlowHeaders(ctx context.Context, e *env) (r result) {
 					break
 				}
 				_ = conn.SetReadDeadline(time.Now().Add(time.Second))
-				if _, err := conn.Read(make([]byte, 1)); err == io.EOF || (err != nil && !isTimeout(err)) {
+				if _, err := conn.Read(make([]byte, 1)); errors.Is(err, io.EOF) || (err != nil && !isTimeout(err)) {
 					break
 				}
 			}
@@ -104,8 +105,8 @@ func attackSlowHeaders(ctx context.Context, e *env) (r result) {
 }
 
 func isTimeout(err error) bool {
-	ne, ok := err.(net.Error)
-	return ok && ne.Timeout()
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // hostileBody is one kind of body built to cost the server memory.

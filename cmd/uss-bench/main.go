@@ -1,7 +1,7 @@
-// Command uss-bench is the load benchmark behind `make bench` (SPEC 6). It starts uss-server
-// against a fresh local database, loads assignments, and measures the HTTP API side by side
-// with pgbench doing the same work on a table of the same shape and size, then prints the
-// figures against their targets. It is a benchmark, not a test: it exits 0 whatever the
+// Command uss-bench is the load benchmark behind `make bench` (docs/benchmarks.md). It starts
+// uss-server against a fresh local database, loads assignments, and measures the HTTP API side
+// by side with pgbench doing the same work on a table of the same shape and size, then prints
+// the figures against their targets. It is a benchmark, not a test: it exits 0 whatever the
 // figures, and non-zero only when it cannot measure (no pgbench, the server does not start,
 // the server dies).
 package main
@@ -54,8 +54,7 @@ func run(ctx context.Context, o Options, out io.Writer) (err error) {
 		return fmt.Errorf("uss-server binary: %w (run `make build` or give -server)", err)
 	}
 	if err := b.setUp(ctx); err != nil {
-		b.tearDown()
-		return err
+		return errors.Join(err, b.tearDown())
 	}
 	measureErr := b.measure(ctx)
 	if err := b.tearDown(); err != nil && measureErr == nil {

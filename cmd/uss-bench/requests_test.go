@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -105,5 +104,5 @@ func TestSettingsFileIsValidJSONWithTheActivateCampaign(t *testing.T) {
 		total += v.Weight
 	}
 	require.InDelta(t, 100, total, 1e-9)
-	require.False(t, strings.Contains(settingsFile, "\t"), "indented with spaces")
+	require.NotContains(t, settingsFile, "\t", "indented with spaces")
 }

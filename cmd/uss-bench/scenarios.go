@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// SPEC 6 targets.
+// The targets of docs/benchmarks.md.
 const (
 	getTarget      = 0.6 // GET /v1/storage ≥ 0.6 × pgbench select
 	setTarget      = 1.0 // POST /v1/storage ≥ 1.0 × pgbench upsert
@@ -216,7 +216,7 @@ func (b *bench) activateAvailable(ctx context.Context) (string, error) {
 	case status != 200:
 		return fmt.Sprintf("not measured: PUT /v1/settings answered %d: %s", status, body), nil
 	}
-	// Settings reach a server's memory within a second of the upload (SPEC 3.4), so a 404 for
+	// Settings reach a server's memory shortly after the upload (docs/decisions.md), so a 404 for
 	// the campaign right after it may only mean "not yet": ask again for up to 2 s.
 	probe := activateRequests(b.ep, runTag("probe"))
 	for deadline := time.Now().Add(2 * time.Second); ; {

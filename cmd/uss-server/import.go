@@ -35,14 +35,11 @@ func importCommand(ctx context.Context, cfg config.Config, args []string, stdin 
 		defer f.Close()
 		in = f
 	}
-	store, closeDB, m, err := connect(ctx, cfg)
+	store, closeDB, err := connectMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	if _, err := m.Up(ctx); err != nil {
-		return err
-	}
 	account, err := store.EnsureAccount(ctx, *accountName)
 	if err != nil {
 		return err

@@ -1,6 +1,6 @@
 // Command uss-server is the uss User Storage Service: `serve` (the default) runs the HTTP API,
 // `migrate` manages the schema and `apikey` manages API keys. Configuration comes from the
-// environment (see README).
+// environment (docs/operations.md).
 package main
 
 import (
@@ -41,7 +41,7 @@ commands:
                                  (--dry-run: print what would be deleted, delete nothing)
   healthcheck [--url URL]        exit 0 if the server on USS_LISTEN_ADDR is ready (for HEALTHCHECK)
 
-Configuration is read from USS_* environment variables; see README.md.
+Configuration is read from USS_* environment variables; see docs/operations.md.
 `
 
 func main() {
@@ -148,6 +148,20 @@ func connect(ctx context.Context, cfg config.Config) (*postgres.Store, func(), *
 	return postgres.NewStore(query), func() { m.Close(); closePools() }, m, nil
 }
 
+// connectMigrated is connect for a command that writes: the migrations are applied first, so
+// a fresh database gets its tables here too.
+func connectMigrated(ctx context.Context, cfg config.Config) (*postgres.Store, func(), error) {
+	store, closeDB, m, err := connect(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := m.Up(ctx); err != nil {
+		closeDB()
+		return nil, nil, err
+	}
+	return store, closeDB, nil
+}
+
 func migrate(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	if len(args) != 1 {
 		return errors.New("usage: uss-server migrate up|down|status")
@@ -203,15 +217,11 @@ func apikeyCommand(ctx context.Context, cfg config.Config, args []string, stdout
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	store, closeDB, m, err := connect(ctx, cfg)
+	store, closeDB, err := connectMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	// Keys live in tables the migrations create; a fresh database gets them here too.
-	if _, err := m.Up(ctx); err != nil {
-		return err
-	}
 	switch sub {
 	case "create":
 		if *accountName == "" {

@@ -145,6 +145,14 @@ func (r Response) ErrorCode(t testing.TB) string {
 // []byte, else encoded as JSON; nil sends no body.
 func (s *Server) Do(t testing.TB, key, method, path string, body any) Response {
 	t.Helper()
+	resp, err := s.Request(key, method, path, body)
+	require.NoError(t, err)
+	return resp
+}
+
+// Request is Do for a goroutine other than the test's, where a failed require could not stop
+// the test: it returns what went wrong for the test's goroutine to check.
+func (s *Server) Request(key, method, path string, body any) (Response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -154,18 +162,22 @@ func (s *Server) Do(t testing.TB, key, method, path string, body any) Response {
 		rd = bytes.NewReader(b)
 	default:
 		enc, err := json.Marshal(b)
-		require.NoError(t, err)
+		if err != nil {
+			return Response{}, err
+		}
 		rd = bytes.NewReader(enc)
 	}
 	req, err := http.NewRequest(method, s.URL+path, rd)
-	require.NoError(t, err)
+	if err != nil {
+		return Response{}, err
+	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	return s.Send(t, req)
+	return send(req)
 }
 
 // DoNDJSON sends an NDJSON body (an import) with the key.
@@ -184,10 +196,20 @@ var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Reques
 // Send sends a request built by the test (to s.URL) as it is; redirects are not followed.
 func (s *Server) Send(t testing.TB, req *http.Request) Response {
 	t.Helper()
-	resp, err := noRedirects.Do(req)
+	resp, err := send(req)
 	require.NoError(t, err)
+	return resp
+}
+
+func send(req *http.Request) (Response, error) {
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		return Response{}, err
+	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }

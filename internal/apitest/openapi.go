@@ -184,7 +184,7 @@ func (c *Contract) check(r *http.Request, body []byte, rec *recorder) error {
 			tally.unrouted.Add(1)
 			return nil
 		}
-		return fmt.Errorf("the route is not in api/openapi.yaml (%v), yet the server answered it", err)
+		return fmt.Errorf("the route is not in api/openapi.yaml (%w), yet the server answered it", err)
 	}
 	if folded, ok := foldFieldNames(route.Operation, req.Header.Get("Content-Type"), body); ok {
 		req.Body = io.NopCloser(bytes.NewReader(folded))

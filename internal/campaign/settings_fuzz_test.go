@@ -2,6 +2,7 @@ package campaign_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -39,7 +40,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := campaign.Parse(data)
 		if err != nil {
-			if _, ok := err.(*campaign.ValidationError); !ok {
+			if ve := (*campaign.ValidationError)(nil); !errors.As(err, &ve) {
 				t.Fatalf("error of type %T: %v", err, err)
 			}
 			return

@@ -2,7 +2,6 @@ package groupcommit_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -165,15 +164,20 @@ func TestACallerWhoWaitsGetsTheOutcomeOfItsBatch(t *testing.T) {
 	defer b.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
-	got := make(chan string, 1)
+	type outcome struct {
+		v   string
+		err error
+	}
+	got := make(chan outcome, 1)
 	go func() {
 		v, err := b.Do(ctx, 7)
-		require.NoError(t, err)
-		got <- v
+		got <- outcome{v, err}
 	}()
 	<-l.started
 	close(l.hold)
-	require.Equal(t, "wrote 7", <-got)
+	o := <-got
+	require.NoError(t, o.err)
+	require.Equal(t, "wrote 7", o.v)
 }
 
 // A batch's flush gets no more time than the last of its callers' deadlines (nobody waits for
@@ -272,7 +276,7 @@ func TestAnEndedContextIsRefusedBeforeQueueing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := b.Do(ctx, 1)
-	require.True(t, errors.Is(err, context.Canceled))
+	require.ErrorIs(t, err, context.Canceled)
 	b.Close()
 	require.False(t, l.wasWritten(1))
 }

@@ -98,9 +98,6 @@ func (s *Service) Save(ctx context.Context, account uss.AccountID, doc Document)
 	if err := validateAttribute("", doc.Attribute); err != nil {
 		return Document{}, err
 	}
-	if doc.Assignments == nil {
-		return Document{}, uss.Invalid("assignments", "is required (an object, possibly empty)")
-	}
 	if err := uss.ValidateEntries("assignments", doc.Assignments); err != nil {
 		return Document{}, err
 	}

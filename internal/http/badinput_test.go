@@ -22,8 +22,8 @@ type badRequest struct {
 	code   string
 }
 
-// badRequests are the malformed requests of SPEC 5 on the storage routes. Each must get a 4xx
-// with a JSON error and leave the database as it was.
+// badRequests are malformed requests on the storage routes (docs/api.md, Rules worth knowing).
+// Each must get a 4xx with a JSON error and leave the database as it was.
 func badRequests() []badRequest {
 	const ok = `"userId":"u","campaignKey":"c","variationName":"V"`
 	long := strings.Repeat("x", 256)

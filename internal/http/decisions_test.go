@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -50,7 +51,7 @@ func exposures(t *testing.T, s *apitest.Server, userID, campaignKey string) int6
 	var n int64
 	err = conn.QueryRow(ctx, `SELECT exposures FROM assignments WHERE user_id = $1 AND campaign_key = $2`,
 		userID, campaignKey).Scan(&n)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return -1
 	}
 	require.NoError(t, err)

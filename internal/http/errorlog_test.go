@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
@@ -34,12 +35,12 @@ func TestErrorLogLinesCarryTheCodeAndMessage(t *testing.T) {
 		message  string
 		sqlstate string
 	}{
-		{"an internal error from the database", fmt.Errorf("save: %w", &dbError{"XX000", "ERROR: boom (SQLSTATE XX000)"}),
-			"ERROR", codeInternal, "internal error", "XX000"},
-		{"the database unavailable", fmt.Errorf("%w: %w", uss.ErrUnavailable, &dbError{"57P01", "terminating connection"}),
-			"WARN", codeUnavailable, "the database is unavailable; nothing was changed by this request, retry later", "57P01"},
-		{"a refused value", fmt.Errorf("%w (%w)", uss.Invalid("", "a value is not valid UTF-8"), &dbError{"22021", "invalid byte sequence"}),
-			"DEBUG", codeInvalidArgument, "a value is not valid UTF-8", "22021"},
+		{"an internal error from the database", fmt.Errorf("save: %w", &dbError{pgerrcode.InternalError, "ERROR: boom (SQLSTATE XX000)"}),
+			"ERROR", codeInternal, "internal error", pgerrcode.InternalError},
+		{"the database unavailable", fmt.Errorf("%w: %w", uss.ErrUnavailable, &dbError{pgerrcode.AdminShutdown, "terminating connection"}),
+			"WARN", codeUnavailable, "the database is unavailable; nothing was changed by this request, retry later", pgerrcode.AdminShutdown},
+		{"a refused value", fmt.Errorf("%w (%w)", uss.Invalid("", "a value is not valid UTF-8"), &dbError{pgerrcode.CharacterNotInRepertoire, "invalid byte sequence"}),
+			"DEBUG", codeInvalidArgument, "a value is not valid UTF-8", pgerrcode.CharacterNotInRepertoire},
 		{"an error without a SQLSTATE", errors.New("something broke"), "ERROR", codeInternal, "internal error", ""},
 	} {
 		var logs bytes.Buffer

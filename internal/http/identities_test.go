@@ -154,18 +154,23 @@ func TestConcurrentMergesCopyEachRowOnce(t *testing.T) {
 		t.Run(fmt.Sprint("deleteSource=", deleteSource), func(t *testing.T) {
 			to := fmt.Sprint("known-", deleteSource)
 			var wg sync.WaitGroup
-			results := make([]merged, 4)
-			for i := range results {
+			answers, errs := make([]apitest.Response, 4), make([]error, 4)
+			for i := range answers {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					results[i] = merge(t, s, key, map[string]any{"fromUserId": "anon", "toUserId": to, "deleteSource": deleteSource})
+					answers[i], errs[i] = s.Request(key, http.MethodPost, "/v1/identities/merge",
+						map[string]any{"fromUserId": "anon", "toUserId": to, "deleteSource": deleteSource})
 				}()
 			}
 			wg.Wait()
+			results := make([]merged, len(answers))
 			var copied int64
-			for _, r := range results {
-				copied += r.Copied
+			for i, resp := range answers {
+				require.NoError(t, errs[i])
+				require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+				resp.Decode(t, &results[i])
+				copied += results[i].Copied
 			}
 			require.EqualValues(t, campaigns, copied, "each row copied by exactly one of the merges: %v", results)
 			for _, r := range recs {

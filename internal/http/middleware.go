@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -118,7 +119,7 @@ func recoverPanics(logger *slog.Logger) echo.MiddlewareFunc {
 		return func(c echo.Context) (err error) {
 			defer func() {
 				if r := recover(); r != nil {
-					if r == http.ErrAbortHandler {
+					if e, ok := r.(error); ok && errors.Is(e, http.ErrAbortHandler) {
 						panic(r)
 					}
 					stack := make([]byte, 8<<10)

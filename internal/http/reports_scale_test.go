@@ -95,6 +95,9 @@ func (m millionRowReport) explain(tb testing.TB, view, campaignKey string) (stri
 var scanOf = regexp.MustCompile(`(Seq Scan|Index Scan|Index Only Scan|Bitmap Heap Scan)( using \w+)? on (assignments|conversions)\b`)
 
 func TestReportOnAMillionAssignmentsReadsTheReportIndexes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads a million assignments: left out in short mode, run by USS_TEST_FULL=1 make test and in CI")
+	}
 	t.Parallel()
 	m := loadMillionRowReport(t)
 

@@ -108,7 +108,7 @@ func TestStorageSetMergesGoalsWhileTheVariationStays(t *testing.T) {
 		resp.Decode(t, &r)
 		return r
 	}
-	require.Equal(t, "", set("Control", "").GoalIdentifier)
+	require.Empty(t, set("Control", "").GoalIdentifier)
 	require.Equal(t, "a_vwo_b", set("Control", "a_vwo_b").GoalIdentifier)
 	// Two SDK instances that each read "a_vwo_b" and append their own goal lose neither.
 	require.Equal(t, "a_vwo_b_vwo_c", set("Control", "a_vwo_b_vwo_c").GoalIdentifier)

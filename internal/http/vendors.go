@@ -25,6 +25,20 @@ type vendorCounts struct {
 	saved  func()
 }
 
+// found counts a lookup by its error, and answers a miss with a 404 that says what was
+// missing.
+func (v vendorCounts) found(err error, missing string) error {
+	if errors.Is(err, uss.ErrNotFound) {
+		v.lookup(false)
+		return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: missing}
+	}
+	if err != nil {
+		return err
+	}
+	v.lookup(true)
+	return nil
+}
+
 type vwoFMEHandlers struct {
 	svc    *vwofme.Service
 	counts vendorCounts
@@ -36,14 +50,9 @@ func (h vwoFMEHandlers) get(c echo.Context) error {
 		return err
 	}
 	record, err := h.svc.Get(c.Request().Context(), account(c), vwofme.Key{UserID: q["userId"], FeatureKey: q["featureKey"]})
-	if errors.Is(err, uss.ErrNotFound) {
-		h.counts.lookup(false)
-		return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "no record for this featureKey and userId"}
-	}
-	if err != nil {
+	if err := h.counts.found(err, "no record for this featureKey and userId"); err != nil {
 		return err
 	}
-	h.counts.lookup(true)
 	return c.JSONBlob(http.StatusOK, record)
 }
 
@@ -86,14 +95,9 @@ func (h growthBookHandlers) get(c echo.Context) error {
 		return err
 	}
 	doc, err := h.svc.Get(c.Request().Context(), account(c), growthbook.Attribute{Name: q["attributeName"], Value: q["attributeValue"]})
-	if errors.Is(err, uss.ErrNotFound) {
-		h.counts.lookup(false)
-		return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "no sticky buckets for this attributeName and attributeValue"}
-	}
-	if err != nil {
+	if err := h.counts.found(err, "no sticky buckets for this attributeName and attributeValue"); err != nil {
 		return err
 	}
-	h.counts.lookup(true)
 	return c.JSON(http.StatusOK, toStickyBucketDoc(doc))
 }
 

@@ -49,9 +49,6 @@ func (s *Service) Save(ctx context.Context, account uss.AccountID, p Profile) (P
 	if err := uss.ValidateIdentifier("user_id", p.UserID); err != nil {
 		return Profile{}, err
 	}
-	if p.Decisions == nil {
-		return Profile{}, uss.Invalid("experiment_bucket_map", "is required (an object, possibly empty)")
-	}
 	if err := uss.ValidateEntries("experiment_bucket_map", p.Decisions); err != nil {
 		return Profile{}, err
 	}

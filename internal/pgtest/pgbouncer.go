@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -175,7 +176,10 @@ logfile = %s
 		select {
 		case err := <-exited:
 			log, _ := os.ReadFile(filepath.Join(dir, "pgbouncer.log"))
-			return "", fmt.Errorf("pgbouncer exited at start (%v): %s", err, strings.TrimSpace(string(log)))
+			if err == nil {
+				err = errors.New("exit status 0")
+			}
+			return "", fmt.Errorf("pgbouncer exited at start (%w): %s", err, strings.TrimSpace(string(log)))
 		default:
 		}
 		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {

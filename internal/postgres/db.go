@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -67,8 +68,8 @@ func EnsureDatabase(ctx context.Context, target *pgx.ConnConfig) error {
 	throughPooler := false
 	var pgErr *pgconn.PgError
 	switch {
-	case errors.As(err, &pgErr) && pgErr.Code == "3D000": // invalid_catalog_name
-	case errors.As(err, &pgErr) && pgErr.Code == "08P01" && strings.Contains(pgErr.Message, "does not exist"):
+	case errors.As(err, &pgErr) && pgErr.Code == pgerrcode.InvalidCatalogName:
+	case errors.As(err, &pgErr) && pgErr.Code == pgerrcode.ProtocolViolation && strings.Contains(pgErr.Message, "does not exist"):
 		// PgBouncer relays PostgreSQL's refusal as a protocol violation of its own.
 		throughPooler = true
 	default:
@@ -82,7 +83,7 @@ func EnsureDatabase(ctx context.Context, target *pgx.ConnConfig) error {
 	}
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{target.Database}.Sanitize())
-	if err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42P04") { // duplicate_database: another process won
+	if err != nil && !(errors.As(err, &pgErr) && pgErr.Code == pgerrcode.DuplicateDatabase) { // another process won
 		return fmt.Errorf("create database %q: %w", target.Database, err)
 	}
 	if throughPooler {

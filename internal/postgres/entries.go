@@ -1,10 +1,9 @@
 package postgres
 
 import (
+	"context"
 	"maps"
 	"slices"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Documents of entries (GrowthBook's sticky buckets, Optimizely's profiles) are saved as one
@@ -23,8 +22,12 @@ func entryArrays(entries map[string]string) (keys, values []string) {
 	return keys, values
 }
 
-// collectEntries reads (key, value) rows into a map.
-func collectEntries(rows pgx.Rows) (map[string]string, error) {
+// queryEntries runs a statement that returns (key, value) rows and reads them into a map.
+func (s *Store) queryEntries(ctx context.Context, sql string, args ...any) (map[string]string, error) {
+	rows, err := s.db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {

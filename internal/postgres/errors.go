@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -31,14 +32,14 @@ func mapError(err error) error {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		switch pgErr.Code[:2] {
-		case "08", // connection exception
-			"53", // insufficient resources (too many connections, disk full)
-			"57": // operator intervention (shutdown, cannot connect now)
+		switch sqlstateClass(pgErr.Code) {
+		case sqlstateClass(pgerrcode.ConnectionException),
+			sqlstateClass(pgerrcode.InsufficientResources), // too many connections, disk full
+			sqlstateClass(pgerrcode.OperatorIntervention):  // shutdown, cannot connect now
 			return fmt.Errorf("%w: %w", uss.ErrUnavailable, err)
-		case "22": // data exception: a value the column cannot hold
+		case sqlstateClass(pgerrcode.DataException): // a value the column cannot hold
 			return fmt.Errorf("%w (%w)", uss.Invalid("", "%s", refusedValue(pgErr.Code)), err)
-		case "40": // serialization failure or deadlock: safe to retry
+		case sqlstateClass(pgerrcode.TransactionRollback): // serialization failure or deadlock: safe to retry
 			return fmt.Errorf("%w: %w", uss.ErrUnavailable, err)
 		}
 		return err
@@ -96,20 +97,29 @@ func mayHaveCommitted(err error) bool {
 		errors.Is(err, net.ErrClosed)
 }
 
+// sqlstateClass is the class of a SQLSTATE, its first two characters: a class is matched
+// whole, so that a code a newer PostgreSQL adds to it maps as its siblings do.
+func sqlstateClass(code string) string {
+	if len(code) < 2 {
+		return code
+	}
+	return code[:2]
+}
+
 // refusedValue says in uss's words why PostgreSQL refused a value (SQLSTATE class 22).
 func refusedValue(code string) string {
 	switch code {
-	case "22021": // character_not_in_repertoire: "invalid byte sequence for encoding"
+	case pgerrcode.CharacterNotInRepertoire: // "invalid byte sequence for encoding"
 		return "a value is not valid UTF-8"
-	case "22P05": // untranslatable_character: \u0000 in jsonb
+	case pgerrcode.UntranslatableCharacter: // \u0000 in jsonb
 		return "a value holds a character that cannot be stored (\\u0000)"
-	case "22003": // numeric_value_out_of_range: "value overflows numeric format", "bigint out of range"
+	case pgerrcode.NumericValueOutOfRange: // "value overflows numeric format", "bigint out of range"
 		return "a number is out of the range that can be stored"
-	case "22P02": // invalid_text_representation: "invalid input syntax for type ..."
+	case pgerrcode.InvalidTextRepresentation: // "invalid input syntax for type ..."
 		return "a value is not in the form its field needs"
-	case "22001": // string_data_right_truncation
+	case pgerrcode.StringDataRightTruncationDataException:
 		return "a value is too long to be stored"
-	case "22004": // null_value_not_allowed
+	case pgerrcode.NullValueNotAllowedDataException:
 		return "a required value is null"
 	}
 	return "a value cannot be stored"

@@ -2,12 +2,12 @@ package postgres_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,12 +28,12 @@ func TestRefusedValuesAreSaidInUSSWords(t *testing.T) {
 	for _, tc := range []struct {
 		name, sql, state, words string
 	}{
-		{"bytes that are not UTF-8", `SELECT convert_from('\xff'::bytea, 'UTF8')`, "22021", "a value is not valid UTF-8"},
-		{"NUL in jsonb", `SELECT '{"a":"\u0000"}'::jsonb`, "22P05", `a value holds a character that cannot be stored (\u0000)`},
-		{"a numeric overflow", `SELECT '1e131071'::numeric * '1e131071'::numeric`, "22003", "a number is out of the range that can be stored"},
-		{"a bigint overflow", `SELECT 9223372036854775807::bigint + 1`, "22003", "a number is out of the range that can be stored"},
-		{"text that is no number", `SELECT 'abc'::numeric`, "22P02", "a value is not in the form its field needs"},
-		{"another data exception", `SELECT 1 / 0`, "22012", "a value cannot be stored"},
+		{"bytes that are not UTF-8", `SELECT convert_from('\xff'::bytea, 'UTF8')`, pgerrcode.CharacterNotInRepertoire, "a value is not valid UTF-8"},
+		{"NUL in jsonb", `SELECT '{"a":"\u0000"}'::jsonb`, pgerrcode.UntranslatableCharacter, `a value holds a character that cannot be stored (\u0000)`},
+		{"a numeric overflow", `SELECT '1e131071'::numeric * '1e131071'::numeric`, pgerrcode.NumericValueOutOfRange, "a number is out of the range that can be stored"},
+		{"a bigint overflow", `SELECT 9223372036854775807::bigint + 1`, pgerrcode.NumericValueOutOfRange, "a number is out of the range that can be stored"},
+		{"text that is no number", `SELECT 'abc'::numeric`, pgerrcode.InvalidTextRepresentation, "a value is not in the form its field needs"},
+		{"another data exception", `SELECT 1 / 0`, pgerrcode.DivisionByZero, "a value cannot be stored"},
 	} {
 		_, err := pool.Exec(context.Background(), tc.sql)
 		var pgErr *pgconn.PgError
@@ -43,7 +43,7 @@ func TestRefusedValuesAreSaidInUSSWords(t *testing.T) {
 		mapped := postgres.MapError(err)
 		require.ErrorIs(t, mapped, uss.ErrInvalidArgument, tc.name)
 		var ia *uss.InvalidArgumentError
-		require.True(t, errors.As(mapped, &ia), tc.name)
+		require.ErrorAs(t, mapped, &ia, tc.name)
 		require.Equal(t, tc.words, ia.Error(), tc.name)
 		require.NotContains(t, ia.Error(), pgErr.Message, tc.name)
 		require.ErrorAs(t, mapped, &pgErr, "%s: the database's error stays in the chain, for the log", tc.name)
@@ -103,7 +103,7 @@ func TestOnlyABatchTheDatabaseRefusedIsRetriedRowByRow(t *testing.T) {
 	t.Parallel()
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
-	refused := &pgconn.PgError{Code: "22021"}
+	refused := &pgconn.PgError{Code: pgerrcode.CharacterNotInRepertoire}
 	for _, tc := range []struct {
 		name  string
 		ctx   context.Context
@@ -111,7 +111,7 @@ func TestOnlyABatchTheDatabaseRefusedIsRetriedRowByRow(t *testing.T) {
 		alone bool
 	}{
 		{"refused by the database", context.Background(), refused, true},
-		{"a deadlock, mapped as unavailable", context.Background(), postgres.MapError(&pgconn.PgError{Code: "40P01"}), true},
+		{"a deadlock, mapped as unavailable", context.Background(), postgres.MapError(&pgconn.PgError{Code: pgerrcode.DeadlockDetected}), true},
 		{"not reached", context.Background(), fmt.Errorf("%w: %w", uss.ErrUnavailable, io.EOF), false},
 		{"cut off while it ran", context.Background(), fmt.Errorf("%w: %w", uss.ErrOutcomeUnknown, io.EOF), false},
 		{"refused, but the time is up", cancelled, refused, false},

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -70,6 +71,7 @@ func (r *groupRig) occupy(write func(context.Context, uss.Assignment) error) (re
 	_, err := postgres.NewStore(r.pool).SetAssignment(ctx, acct, blocker, uss.SetUpsert)
 	require.NoError(t, err)
 	tx, err := r.pool.Begin(ctx)
+	require.NoError(t, err)
 	t.Cleanup(func() { _ = tx.Rollback(ctx) }) // a failed test must not leave the pool waiting
 	_, err = tx.Exec(ctx, "SELECT 1 FROM assignments WHERE user_id = 'blocker' FOR UPDATE")
 	require.NoError(t, err)
@@ -96,7 +98,7 @@ func (r *groupRig) variation(userID, campaignKey string) (string, bool) {
 	var v string
 	err := r.pool.QueryRow(context.Background(), `SELECT variation_name FROM assignments
 		WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3`, acct, userID, campaignKey).Scan(&v)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false
 	}
 	require.NoError(r.t, err)
@@ -238,7 +240,7 @@ func TestGroupCommitBatchedActivationsKeepTheDecisionRules(t *testing.T) {
 
 	exposures := func(user string) (n int64, found bool) {
 		err := r.pool.QueryRow(ctx, `SELECT exposures FROM assignments WHERE user_id = $1`, user).Scan(&n)
-		if err == pgx.ErrNoRows {
+		if errors.Is(err, pgx.ErrNoRows) {
 			return 0, false
 		}
 		require.NoError(t, err)

@@ -65,11 +65,7 @@ func (s *Store) StickyBucketDocuments(ctx context.Context, account uss.AccountID
 // SaveStickyBuckets upserts a document's entries and returns the document as it stands.
 func (s *Store) SaveStickyBuckets(ctx context.Context, account uss.AccountID, doc growthbook.Document) (growthbook.Document, error) {
 	keys, variations := entryArrays(doc.Assignments)
-	rows, err := s.db.Query(ctx, saveStickyBucketsSQL, account, doc.Value, doc.Name, keys, variations)
-	if err != nil {
-		return growthbook.Document{}, s.writeError(fmt.Errorf("save sticky buckets: %w", err))
-	}
-	stored, err := collectEntries(rows)
+	stored, err := s.queryEntries(ctx, saveStickyBucketsSQL, account, doc.Value, doc.Name, keys, variations)
 	if err != nil {
 		return growthbook.Document{}, s.writeError(fmt.Errorf("save sticky buckets: %w", err))
 	}

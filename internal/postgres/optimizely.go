@@ -32,11 +32,7 @@ WHERE account_id = $1 AND user_id = $2
 
 // UserProfile reads a user's decisions (none when the user has no profile).
 func (s *Store) UserProfile(ctx context.Context, account uss.AccountID, userID string) (optimizely.Profile, error) {
-	rows, err := s.db.Query(ctx, getUserProfileSQL, account, userID)
-	if err != nil {
-		return optimizely.Profile{}, mapError(fmt.Errorf("get user profile: %w", err))
-	}
-	decisions, err := collectEntries(rows)
+	decisions, err := s.queryEntries(ctx, getUserProfileSQL, account, userID)
 	if err != nil {
 		return optimizely.Profile{}, mapError(fmt.Errorf("get user profile: %w", err))
 	}
@@ -46,11 +42,7 @@ func (s *Store) UserProfile(ctx context.Context, account uss.AccountID, userID s
 // SaveUserProfile upserts a profile's decisions and returns the profile as it stands.
 func (s *Store) SaveUserProfile(ctx context.Context, account uss.AccountID, p optimizely.Profile) (optimizely.Profile, error) {
 	experiments, variations := entryArrays(p.Decisions)
-	rows, err := s.db.Query(ctx, saveUserProfileSQL, account, p.UserID, experiments, variations)
-	if err != nil {
-		return optimizely.Profile{}, s.writeError(fmt.Errorf("save user profile: %w", err))
-	}
-	decisions, err := collectEntries(rows)
+	decisions, err := s.queryEntries(ctx, saveUserProfileSQL, account, p.UserID, experiments, variations)
 	if err != nil {
 		return optimizely.Profile{}, s.writeError(fmt.Errorf("save user profile: %w", err))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -120,7 +121,7 @@ func (s *Store) ImportAssignments(ctx context.Context, account uss.AccountID, ro
 		}
 		err = sp.QueryRow(ctx, upsertImportSQL, account, requestID(ctx)).Scan(&c.Created, &c.Updated)
 		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "21000" { // cardinality_violation: a key twice
+		if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.CardinalityViolation { // a key twice
 			_ = sp.Rollback(ctx)
 			var line, first int64
 			if err := tx.QueryRow(ctx, firstRepeatSQL).Scan(&line, &first); err != nil {

@@ -163,7 +163,7 @@ func TestRetentionDeletesARemovedCampaignOnceWhileTwoServersRunIt(t *testing.T) 
 	wg.Wait()
 	require.NoError(t, errs[0])
 	require.NoError(t, errs[1])
-	require.True(t, reports[0].Ran != reports[1].Ran, "exactly one task ran: %+v", reports)
+	require.NotEqual(t, reports[0].Ran, reports[1].Ran, "exactly one task ran: %+v", reports)
 	done := reports[0]
 	if !done.Ran {
 		done = reports[1]

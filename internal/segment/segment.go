@@ -275,16 +275,13 @@ func (b *builder) customVariable(path string, raw json.RawMessage) node {
 		b.c.Addf(path, "must name exactly one variable, found %d", len(o))
 		return node{}
 	}
-	for _, m := range o {
-		name, arg := string(m.Key), m.Value
-		p := path + "[" + strconv.Quote(name) + "]"
-		operand, ok := b.c.String(p, arg)
-		if !ok {
-			return node{}
-		}
-		return node{kind: kindCustomVariable, variable: b.compileOperand(p, name, operand)}
+	name, arg := string(o[0].Key), o[0].Value
+	p := path + "[" + strconv.Quote(name) + "]"
+	operand, ok := b.c.String(p, arg)
+	if !ok {
+		return node{}
 	}
-	return node{}
+	return node{kind: kindCustomVariable, variable: b.compileOperand(p, name, operand)}
 }
 
 func newUserList(list string) *userList {

@@ -78,7 +78,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	// Sets and activations are group-committed: under load many share one statement and one
 	// commit. One writer per kind of write: the batch grows with the load, and on the 2-core
 	// benchmark machine one writer with larger batches beat two with smaller ones (POST
-	// /v1/storage 0.73× against 0.63× pgbench's upsert rate: see README, Benchmarks).
+	// /v1/storage 0.73× against 0.63× pgbench's upsert rate: see docs/benchmarks.md).
 	m := metrics.New(pools.query)
 	writes := postgres.NewGroupCommitted(store, groupcommit.Options{
 		Writers:  1,

@@ -113,8 +113,8 @@ func TestShutdownDrainsInFlightRequestsThenClosesThePool(t *testing.T) {
 		return false
 	}, 5*time.Second, 10*time.Millisecond, "no new connections while draining")
 	select {
-	case <-served:
-		t.Fatal("Serve returned while a request was in flight")
+	case err := <-served:
+		t.Fatalf("Serve returned (%v) while a request was in flight", err)
 	case <-time.After(100 * time.Millisecond):
 	}
 

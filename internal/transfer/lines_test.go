@@ -2,7 +2,6 @@ package transfer
 
 import (
 	"bufio"
-	"errors"
 	"strings"
 	"testing"
 
@@ -42,7 +41,7 @@ func TestALineLongerThanTheLimitIsABadLine(t *testing.T) {
 	require.True(t, l.Next())
 	require.False(t, l.Next())
 	var le *LineError
-	require.True(t, errors.As(l.Err(), &le))
+	require.ErrorAs(t, l.Err(), &le)
 	require.EqualValues(t, 2, le.Line)
 	require.ErrorIs(t, l.Err(), uss.ErrInvalidArgument)
 }

@@ -12,7 +12,7 @@ import (
 
 func TestValidateEntriesChecksEveryKeyAndValueAndTheCount(t *testing.T) {
 	t.Parallel()
-	require.NoError(t, uss.ValidateEntries("assignments", nil))
+	require.NoError(t, uss.ValidateEntries("assignments", map[string]string{}))
 	require.NoError(t, uss.ValidateEntries("assignments", map[string]string{"checkout__0": "1", "é": "🙂"}))
 	many := map[string]string{}
 	for i := range uss.MaxBatch + 1 {
@@ -22,6 +22,7 @@ func TestValidateEntriesChecksEveryKeyAndValueAndTheCount(t *testing.T) {
 		entries map[string]string
 		message string
 	}{
+		"no entries at all":  {nil, "assignments is required (an object, possibly empty)"},
 		"an empty key":       {map[string]string{"": "1"}, "assignments key is required and must not be empty"},
 		"an empty value":     {map[string]string{"a": "1", "b": ""}, `assignments["b"] is required and must not be empty`},
 		"a 256-byte value":   {map[string]string{"a": strings.Repeat("x", 256)}, `assignments["a"] must be at most 255 bytes, got 256`},

@@ -1,7 +1,6 @@
 package uss_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -72,7 +71,7 @@ func TestValidateIdentifier(t *testing.T) {
 		"empty": "", "256 bytes": strings.Repeat("x", 256), "NUL": "a\x00", "invalid UTF-8": "\xc3\x28",
 	} {
 		err := uss.ValidateIdentifier("userId", bad)
-		require.True(t, errors.Is(err, uss.ErrInvalidArgument), name)
+		require.ErrorIs(t, err, uss.ErrInvalidArgument, name)
 		require.True(t, strings.HasPrefix(err.Error(), "userId "), name)
 	}
 }
@@ -82,5 +81,5 @@ func TestUnitIDIsTheKeyBeforeItsLastColon(t *testing.T) {
 	require.Equal(t, "user-1", uss.UnitID("user-1:userID"))
 	require.Equal(t, "a:b", uss.UnitID("a:b:stableID"))
 	require.Equal(t, "plain", uss.UnitID("plain"))
-	require.Equal(t, "", uss.UnitID(":userID"))
+	require.Empty(t, uss.UnitID(":userID"))
 }

@@ -30,10 +30,13 @@ func ValidateIdentifier(field, value string) error {
 }
 
 // ValidateEntries checks a map of identifiers to identifiers (a GrowthBook document's
-// assignments, an Optimizely profile's decisions): at most MaxBatch entries, every key and
-// value a valid identifier. Keys are checked in sorted order, so the error names the same
-// entry every time.
+// assignments, an Optimizely profile's decisions): present (a body that leaves it out is
+// refused; an empty object is fine), at most MaxBatch entries, every key and value a valid
+// identifier. Keys are checked in sorted order, so the error names the same entry every time.
 func ValidateEntries(field string, entries map[string]string) error {
+	if entries == nil {
+		return Invalid(field, "is required (an object, possibly empty)")
+	}
 	if len(entries) > MaxBatch {
 		return Invalid(field, "must hold at most %d entries, got %d", MaxBatch, len(entries))
 	}

@@ -86,7 +86,7 @@ func Start(ctx context.Context, bin, databaseURL, logPath string, extraEnv ...st
 		close(s.exited)
 	}()
 	if err := s.WaitReady(ctx, 60*time.Second); err != nil {
-		s.Stop()
+		_ = s.Stop() // it never became ready: why is in its log, not in how it stopped
 		return nil, fmt.Errorf("%w (server log: %s)", err, logPath)
 	}
 	return s, nil
@@ -113,7 +113,10 @@ func (s *Server) URL(path string) string { return "http://" + s.Addr + path }
 func (s *Server) Alive() error {
 	select {
 	case <-s.exited:
-		return fmt.Errorf("uss-server exited: %v", s.err)
+		if s.err == nil {
+			return errors.New("uss-server exited")
+		}
+		return fmt.Errorf("uss-server exited: %w", s.err)
 	default:
 		return nil
 	}
@@ -133,9 +136,10 @@ func (s *Server) WaitReady(ctx context.Context, timeout time.Duration) error {
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
+			err = fmt.Errorf("GET /readyz answered %s", resp.Status)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("uss-server not ready after %s (last: %v)", timeout, err)
+			return fmt.Errorf("uss-server not ready after %s (last: %w)", timeout, err)
 		}
 		select {
 		case <-ctx.Done():

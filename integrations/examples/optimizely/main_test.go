@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"os"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/optimizely/go-sdk/v2/pkg/logging"
 	"github.com/stretchr/testify/require"
 
+	"github.com/uss/uss/integrations/internal/adaptertest"
 	"github.com/uss/uss/internal/apitest"
 )
 
@@ -44,10 +44,5 @@ func TestTheExampleNeedsAnAPIKey(t *testing.T) {
 // runs.
 func TestTheReadmeShowsThisProgram(t *testing.T) {
 	t.Parallel()
-	program, err := os.ReadFile("main.go")
-	require.NoError(t, err)
-	readme, err := os.ReadFile("../../README.md")
-	require.NoError(t, err)
-	require.True(t, strings.Contains(string(readme), "```go\n"+string(program)+"```\n"),
-		"integrations/README.md must show examples/optimizely/main.go whole, in a go code block: copy it there again")
+	adaptertest.RequireShownWhole(t, "../../README.md", "main.go")
 }

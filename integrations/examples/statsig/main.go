@@ -64,7 +64,7 @@ func run(ctx context.Context, ussURL, apiKey, userID string, out io.Writer) erro
 	})
 	defer sdk.Shutdown()
 	if !details.Success {
-		return fmt.Errorf("the Statsig SDK did not start: %v", details.Error)
+		return fmt.Errorf("the Statsig SDK did not start: %w", details.Error)
 	}
 
 	// The SDK never loads persisted values by itself: load them and pass them in. Evaluating

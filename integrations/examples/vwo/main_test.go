@@ -2,13 +2,12 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/uss/uss/integrations/internal/adaptertest"
 	"github.com/uss/uss/internal/apitest"
 )
 
@@ -36,13 +35,9 @@ func TestTheExampleNeedsAnAPIKey(t *testing.T) {
 	require.ErrorContains(t, err, "USS_API_KEY")
 }
 
-// The README shows this program whole, so what readers copy is what this test runs.
+// The integrations README shows this program whole, so what readers copy is what this test
+// runs.
 func TestTheReadmeShowsThisProgram(t *testing.T) {
 	t.Parallel()
-	program, err := os.ReadFile("main.go")
-	require.NoError(t, err)
-	readme, err := os.ReadFile("../../../README.md")
-	require.NoError(t, err)
-	require.True(t, strings.Contains(string(readme), "```go\n"+string(program)+"```\n"),
-		"README.md must show integrations/examples/vwo/main.go whole, in a go code block: copy it there again")
+	adaptertest.RequireShownWhole(t, "../../README.md", "main.go")
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/uss/uss/integrations/internal/adaptertest"
 	"github.com/uss/uss/internal/apitest"
 )
 
@@ -62,10 +63,5 @@ func TestTheExampleNeedsAnAPIKey(t *testing.T) {
 // runs.
 func TestTheReadmeShowsThisProgram(t *testing.T) {
 	t.Parallel()
-	program, err := os.ReadFile("main.go")
-	require.NoError(t, err)
-	readme, err := os.ReadFile("../../README.md")
-	require.NoError(t, err)
-	require.True(t, strings.Contains(string(readme), "```go\n"+string(program)+"```\n"),
-		"integrations/README.md must show examples/vwofme/main.go whole, in a go code block: copy it there again")
+	adaptertest.RequireShownWhole(t, "../../README.md", "main.go")
 }

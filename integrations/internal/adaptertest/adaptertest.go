@@ -1,5 +1,6 @@
 // Package adaptertest holds what the SDK adapters' tests share: a log of what an adapter
-// reports to its error handler, and a barrier that makes two SDK instances' saves race.
+// reports to its error handler, a barrier that makes two SDK instances' saves race, and the
+// check that a README shows an example program whole.
 package adaptertest
 
 import (
