@@ -10,6 +10,7 @@ var RetryAlone = retryAlone
 // name, for the test of their plans on a table without statistics.
 var KeyLookups = map[string]string{
 	"get assignment":           getAssignmentSQL,
+	"get many assignments":     getManySQL,
 	"get a user's assignments": getUserAssignmentsSQL,
 	"batch get":                getUserAssignmentsInSQL,
 	"decide (reading)":         decideReadingSQL,
