@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -16,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/bodybudget"
 	"github.com/uss/uss/internal/metrics"
 	"github.com/uss/uss/internal/uss"
 )
@@ -206,3 +209,63 @@ func account(c echo.Context) uss.AccountID {
 	a, _ := c.Get(ctxAccount).(uss.AccountID)
 	return a
 }
+
+// holdBody takes the request body's bytes from the process's body budget for as long as the
+// handler runs, so that the bodies held at once stay within it. A body of known length takes
+// its length before it is read; one sent without a length (chunked) takes its bytes as they
+// are read. A body that finds no room within the budget's wait gets a 503 with Retry-After,
+// before anything is read or changed. It runs after authentication: a client without a key
+// holds nothing.
+func holdBody(budget *bodybudget.Budget) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			held := &heldBody{ctx: req.Context(), budget: budget, body: req.Body}
+			defer func() { budget.Release(held.bytes) }()
+			if req.ContentLength > 0 {
+				if err := held.take(req.ContentLength); err != nil {
+					return err
+				}
+				held.known = true
+			}
+			req.Body = held
+			return next(c)
+		}
+	}
+}
+
+// heldBody is a request body whose bytes are taken from the budget.
+type heldBody struct {
+	ctx    context.Context
+	budget *bodybudget.Budget
+	body   io.ReadCloser
+	known  bool  // the length was known and taken before the first read
+	bytes  int64 // taken so far
+}
+
+func (h *heldBody) take(n int64) error {
+	switch err := h.budget.Acquire(h.ctx, n); {
+	case errors.Is(err, bodybudget.ErrExhausted), errors.Is(err, context.DeadlineExceeded):
+		return errBodyBudget
+	case err != nil:
+		return err
+	}
+	h.bytes += n
+	return nil
+}
+
+func (h *heldBody) Read(p []byte) (int, error) {
+	n, err := h.body.Read(p)
+	if !h.known && n > 0 {
+		if terr := h.take(int64(n)); terr != nil {
+			return 0, terr
+		}
+	}
+	return n, err
+}
+
+func (h *heldBody) Close() error { return h.body.Close() }
+
+// errBodyBudget is the answer to a body that found no room in the budget.
+var errBodyBudget = &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable, RetryAfter: 1,
+	Message: "the server holds as many request bodies as its memory budget allows; nothing was changed, retry shortly"}

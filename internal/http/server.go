@@ -15,6 +15,7 @@ import (
 
 	"github.com/uss/uss/api"
 	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/bodybudget"
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/growthbook"
@@ -56,8 +57,11 @@ type Deps struct {
 
 	BodyLimit         int64
 	SettingsBodyLimit int64
-	ImportBodyLimit   int64
-	RequestTimeout    time.Duration
+	// BodyBudget bounds the bytes of request bodies held at once, across requests (imports
+	// stream, and take none of it).
+	BodyBudget      *bodybudget.Budget
+	ImportBodyLimit int64
+	RequestTimeout  time.Duration
 	// BulkTimeout bounds an export or an import instead of RequestTimeout.
 	BulkTimeout time.Duration
 
@@ -91,7 +95,7 @@ func New(d Deps) *echo.Echo {
 	}
 	// Middleware per route rather than on a group: a group's middleware makes echo route every
 	// unknown /v1 path and method to it, which would answer 404 where 405 is right.
-	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout(d.RequestTimeout), authenticate(d.Keys)}}
+	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout(d.RequestTimeout), authenticate(d.Keys), holdBody(d.BodyBudget)}}
 	bulk := &routes{e: e, bodyLimit: d.ImportBodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout(d.BulkTimeout), authenticate(d.Keys)}}
 
 	storage := storageHandlers{svc: d.Storage, lookups: func(hit bool) {
@@ -154,7 +158,7 @@ func New(d Deps) *echo.Echo {
 	bulk.add(http.MethodPost, "/import/assignments", transfers.importAssignments)
 
 	uiRoutes(e, uiHandlers{sessions: d.Sessions, reports: d.Reports, pages: reportpages.New(),
-		assets: reportpages.Assets(), logger: d.Logger}, d.BodyLimit, timeout(d.RequestTimeout))
+		assets: reportpages.Assets(), logger: d.Logger}, d.BodyLimit, timeout(d.RequestTimeout), holdBody(d.BodyBudget))
 	return e
 }
 
