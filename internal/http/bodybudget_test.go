@@ -15,19 +15,19 @@ import (
 	"github.com/uss/uss/internal/apitest"
 )
 
-// holdBudget opens a connection that sends the headers of a POST /v1/storage with a body of n
-// bytes and then only the body's first byte: the server takes n bytes from its body budget
-// and holds them while it waits for the rest. It returns once /metrics shows them held;
-// closing the connection gives them back.
-func holdBudget(t *testing.T, s *apitest.Server, key string, n int) net.Conn {
+// holdBudget opens a connection that sends the headers of a request with a body of n bytes
+// and then only the body's first byte: the server takes n bytes from its body budget and
+// holds them while it waits for the rest. It returns once /metrics shows them held; closing
+// the connection gives them back.
+func holdBudget(t *testing.T, s *apitest.Server, key, method, path string, n int) net.Conn {
 	t.Helper()
 	u, err := url.Parse(s.URL)
 	require.NoError(t, err)
 	conn, err := net.Dial("tcp", u.Host)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() }) // before the server stops, which waits for it
-	_, err = fmt.Fprintf(conn, "POST /v1/storage HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
-		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n{", u.Host, key, n)
+	_, err = fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n{", method, path, u.Host, key, n)
 	require.NoError(t, err)
 	requireHeld(t, s, n)
 	return conn
@@ -53,7 +53,7 @@ func TestABodyThatFindsTheBudgetFullGets503AndChangesNothingWhileSmallRequestsAr
 	t.Parallel()
 	s := apitest.Start(t, func(c *apitest.ConfigT) { c.BodyLimit = 64 << 10; c.Limits.BodyBudget = 100 << 10 })
 	key := s.NewKey(t, "acme")
-	held := holdBudget(t, s, key, 64<<10)
+	held := holdBudget(t, s, key, http.MethodPost, "/v1/storage", 64<<10)
 	before := s.Snapshot(t)
 
 	// 40 KiB does not fit in the 36 KiB left: refused after the wait, with Retry-After.
@@ -91,7 +91,7 @@ func TestBodiesOverTheirLimitStay413WhateverTheBudget(t *testing.T) {
 	t.Parallel()
 	s := apitest.Start(t, func(c *apitest.ConfigT) { c.BodyLimit = 64 << 10; c.Limits.BodyBudget = 100 << 10 })
 	key := s.NewKey(t, "acme")
-	holdBudget(t, s, key, 64<<10)
+	holdBudget(t, s, key, http.MethodPost, "/v1/storage", 64<<10)
 	// The limit is checked first: a body over it is a 413 at once, never a wait for room.
 	resp := s.Do(t, key, http.MethodPost, "/v1/storage", padded("huge", 65<<10))
 	require.Equal(t, http.StatusRequestEntityTooLarge, resp.Status, "%s", resp.Body)
@@ -102,8 +102,31 @@ func TestAKeylessRequestIsRefusedBeforeItWaitsForTheBudget(t *testing.T) {
 	t.Parallel()
 	s := apitest.Start(t, func(c *apitest.ConfigT) { c.BodyLimit = 64 << 10; c.Limits.BodyBudget = 64 << 10 })
 	key := s.NewKey(t, "acme")
-	holdBudget(t, s, key, 64<<10)
+	holdBudget(t, s, key, http.MethodPost, "/v1/storage", 64<<10)
 	// Authentication comes first: a client without a key never holds, nor waits for, the budget.
 	resp := s.Do(t, "", http.MethodPost, "/v1/storage", padded("nobody", 1<<10))
 	require.Equal(t, http.StatusUnauthorized, resp.Status, "%s", resp.Body)
+}
+
+func TestSettingsFilesAreHandledWithinTheirOwnLimitAtOnce(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t, func(c *apitest.ConfigT) { c.SettingsBodyLimit = 64 << 10 })
+	key := s.NewKey(t, "acme")
+	holdBudget(t, s, key, http.MethodPut, "/v1/settings", 40<<10)
+	before := s.Snapshot(t)
+
+	// Parsing and storing a settings file holds several times its size: the files handled at
+	// once stay within one file's limit, so a second one waits, then gets a 503.
+	file := settingsJSON(campaignJSON("c", 100, [2]float64{50, 50}, ""))
+	file += strings.Repeat(" ", 40<<10-len(file))
+	resp := s.Do(t, key, http.MethodPut, "/v1/settings", file)
+	require.Equal(t, http.StatusServiceUnavailable, resp.Status, "%s", resp.Body)
+	require.Equal(t, "unavailable", resp.ErrorCode(t))
+	require.Equal(t, "1", resp.Header.Get("Retry-After"))
+	require.Equal(t, before, s.Snapshot(t), "a refused file changes nothing")
+
+	// Other bodies as large are served meanwhile, and a small file fits beside the held one.
+	resp = s.Do(t, key, http.MethodPost, "/v1/storage", padded("large", 40<<10))
+	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+	require.Equal(t, int64(1), putSettings(t, s, key, settingsJSON(campaignJSON("c", 100, [2]float64{50, 50}, ""))))
 }

@@ -210,18 +210,19 @@ func account(c echo.Context) uss.AccountID {
 	return a
 }
 
-// holdBody takes the request body's bytes from the process's body budget for as long as the
-// handler runs, so that the bodies held at once stay within it. A body of known length takes
+// holdBody takes the request body's bytes from the process's body budgets for as long as the
+// handler runs, so that the bodies held at once stay within them. A body of known length takes
 // its length before it is read; one sent without a length (chunked) takes its bytes as they
-// are read. A body that finds no room within the budget's wait gets a 503 with Retry-After,
+// are read. A body that finds no room within a budget's wait gets a 503 with Retry-After,
 // before anything is read or changed. It runs after authentication: a client without a key
-// holds nothing.
-func holdBody(budget *bodybudget.Budget) echo.MiddlewareFunc {
+// holds nothing. Budgets are taken in the order given, the narrowest first, so that a request
+// waiting its turn for a narrow one holds nothing of the wider ones.
+func holdBody(budgets ...*bodybudget.Budget) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			held := &heldBody{ctx: req.Context(), budget: budget, body: req.Body}
-			defer func() { budget.Release(held.bytes) }()
+			held := &heldBody{ctx: req.Context(), budgets: budgets, body: req.Body}
+			defer held.release()
 			if req.ContentLength > 0 {
 				if err := held.take(req.ContentLength); err != nil {
 					return err
@@ -234,24 +235,37 @@ func holdBody(budget *bodybudget.Budget) echo.MiddlewareFunc {
 	}
 }
 
-// heldBody is a request body whose bytes are taken from the budget.
+// heldBody is a request body whose bytes are taken from the budgets.
 type heldBody struct {
-	ctx    context.Context
-	budget *bodybudget.Budget
-	body   io.ReadCloser
-	known  bool  // the length was known and taken before the first read
-	bytes  int64 // taken so far
+	ctx     context.Context
+	budgets []*bodybudget.Budget
+	body    io.ReadCloser
+	known   bool  // the length was known and taken before the first read
+	bytes   int64 // taken so far, from each budget
 }
 
 func (h *heldBody) take(n int64) error {
-	switch err := h.budget.Acquire(h.ctx, n); {
-	case errors.Is(err, bodybudget.ErrExhausted), errors.Is(err, context.DeadlineExceeded):
-		return errBodyBudget
-	case err != nil:
+	for i, b := range h.budgets {
+		err := b.Acquire(h.ctx, n)
+		if err == nil {
+			continue
+		}
+		for _, taken := range h.budgets[:i] {
+			taken.Release(n)
+		}
+		if errors.Is(err, bodybudget.ErrExhausted) || errors.Is(err, context.DeadlineExceeded) {
+			return errBodyBudget
+		}
 		return err
 	}
 	h.bytes += n
 	return nil
+}
+
+func (h *heldBody) release() {
+	for _, b := range h.budgets {
+		b.Release(h.bytes)
+	}
 }
 
 func (h *heldBody) Read(p []byte) (int, error) {
