@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/bodybudget"
 	"github.com/uss/uss/internal/metrics"
 	"github.com/uss/uss/internal/uss"
 )
@@ -40,8 +41,8 @@ func (s *oneKeyStore) LookupKey(context.Context, string) (apikey.StoredKey, erro
 
 // BenchmarkGetStorage is GET /v1/storage through the whole handler as the server runs it
 // (request id, access log at the server's default level, panic recovery, metrics, body limit,
-// timeout, authentication with a cached key, query decoding, JSON), over a store that answers
-// at once.
+// timeout, authentication with a cached key, body budget, query decoding, JSON), over a store
+// that answers at once.
 func BenchmarkGetStorage(b *testing.B) {
 	keys := &oneKeyStore{}
 	key, err := apikey.Create(context.Background(), keys, "acme")
@@ -56,6 +57,7 @@ func BenchmarkGetStorage(b *testing.B) {
 		Metrics:        metrics.New(nil),
 		Logger:         slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		BodyLimit:      1 << 20,
+		BodyBudget:     bodybudget.New(64<<20, time.Second),
 		RequestTimeout: 5 * time.Second,
 		BulkTimeout:    time.Minute,
 	})
