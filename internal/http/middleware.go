@@ -52,9 +52,22 @@ func (g *requestIDs) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(ctxRequestID, id)
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
-		// The domain reads it from the context: history events name the request of a change.
-		c.SetRequest(c.Request().WithContext(uss.WithRequestID(c.Request().Context(), id)))
 		return next(c)
+	}
+}
+
+// requestContext gives the request's context the deadline timeout and the request id, which
+// the domain reads from it (history events name the request of a change), in one copy of the
+// request: every route that reaches the domain has it. A deadline that passes is left as the
+// error it is: the error handler maps it to 503 in our shape.
+func requestContext(timeout time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx, cancel := context.WithTimeout(uss.WithRequestID(c.Request().Context(), requestID(c)), timeout)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
 	}
 }
 

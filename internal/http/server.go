@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/uss/uss/api"
@@ -89,13 +88,7 @@ func New(d Deps) *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", api.OpenAPI) })
 
-	timeout := func(d time.Duration) echo.MiddlewareFunc {
-		return middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
-			Timeout: d,
-			// Leave the error as it is: the error handler maps a deadline to 503 in our shape.
-			ErrorHandler: func(err error, _ echo.Context) error { return err },
-		})
-	}
+	timeout := requestContext
 	// Middleware per route rather than on a group: a group's middleware makes echo route every
 	// unknown /v1 path and method to it, which would answer 404 where 405 is right.
 	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout(d.RequestTimeout), authenticate(d.Keys)}, budget: d.BodyBudget}

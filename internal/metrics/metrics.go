@@ -20,6 +20,8 @@ type Metrics struct {
 	Decisions *prometheus.CounterVec
 	// GroupCommitRows: rows per group-committed statement, by write (set, activate).
 	GroupCommitRows *prometheus.HistogramVec
+	// GroupReadKeys: keys per statement of coalesced GET /v1/storage reads.
+	GroupReadKeys prometheus.Histogram
 	// RetentionDeleted: rows the retention task deleted, by table (assignments, conversions,
 	// history).
 	RetentionDeleted *prometheus.CounterVec
@@ -57,6 +59,11 @@ func New(pool *pgxpool.Pool) *Metrics {
 			Help:    "Rows written per group-committed statement, by write (set, activate).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 		}, []string{"write"}),
+		GroupReadKeys: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "uss_group_read_keys",
+			Help:    "Keys read per statement of coalesced GET /v1/storage reads.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+		}),
 		RetentionDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "uss_retention_deleted_rows_total",
 			Help: "Rows deleted by the retention task, by table.",
@@ -79,7 +86,7 @@ func New(pool *pgxpool.Pool) *Metrics {
 		}, []string{"vendor"}),
 	}
 	m.Registry.MustRegister(
-		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows, m.RetentionDeleted, m.RetentionRuns,
+		m.Requests, m.StorageLookups, m.Decisions, m.GroupCommitRows, m.GroupReadKeys, m.RetentionDeleted, m.RetentionRuns,
 		m.SettingsWarnings, m.VendorLookups, m.VendorSaves,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

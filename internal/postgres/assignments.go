@@ -15,10 +15,30 @@ import (
 
 const assignmentColumns = `user_id, campaign_key, variation_name, goals, source, created_at, updated_at`
 
+// keyWhere finds the assignment of account $1, user $2 and campaign $3 through the primary key
+// whatever the table's statistics. Written as three equalities, the lookup can also be served
+// by assignments_report_idx (account, campaign, variation), which walks every user of the
+// campaign; on a table loaded in bulk and not yet analyzed (an import, a large batch set, a
+// restored backup) the planner, guessing both at one row, picks either. The pair of row
+// comparisons says the same (a key compares equal only to itself) but, as an index condition,
+// only on an index whose columns are (user_id, campaign_key) in that order: the primary key.
+// No other index can use more than account_id, so the primary key always wins, and with
+// user_id = $2 among its conditions the planner expects one row and scans the index plainly
+// (TestKeyLookupsUseThePrimaryKeyWithoutStatistics holds every key lookup to this).
+const keyWhere = `account_id = $1 AND user_id = $2
+    AND (user_id, campaign_key) >= ($2, $3) AND (user_id, campaign_key) <= ($2, $3)`
+
+// sameKey is keyWhere for a join: the assignment a has the key of the row r.
+func sameKey(a, r string) string {
+	return fmt.Sprintf(`%[1]s.account_id = %[2]s.account_id AND %[1]s.user_id = %[2]s.user_id
+    AND (%[1]s.user_id, %[1]s.campaign_key) >= (%[2]s.user_id, %[2]s.campaign_key)
+    AND (%[1]s.user_id, %[1]s.campaign_key) <= (%[2]s.user_id, %[2]s.campaign_key)`, a, r)
+}
+
 const getAssignmentSQL = `
 SELECT ` + assignmentColumns + `
 FROM assignments
-WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3`
+WHERE ` + keyWhere
 
 const getUserAssignmentsSQL = `
 SELECT ` + assignmentColumns + `
@@ -96,7 +116,7 @@ SELECT account_id, ` + assignmentColumns + ` FROM w`
 // the request id $5.
 var deleteAssignmentSQL = `
 WITH d AS (
-    DELETE FROM assignments WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3
+    DELETE FROM assignments WHERE ` + keyWhere + `
     RETURNING variation_name, source
 ),
 h AS (` + insertEventsSQL + `

@@ -12,8 +12,6 @@ import (
 	"github.com/uss/uss/internal/uss"
 )
 
-const keyWhere = `account_id = $1 AND user_id = $2 AND campaign_key = $3`
-
 // decideSQL is a decision's whole write in one statement, and says which of three things it
 // did:
 //
@@ -118,7 +116,7 @@ func (s *Store) StoreDecision(ctx context.Context, p decision.StoreParams) (deci
 // What neither settles (a stored variation that is gone, a row written meanwhile) is decided
 // alone with decideExposingSQL. $4 and $5 of the first list every decision's valid variations
 // as (ordinal, name) pairs.
-const exposeStoredSQL = `
+var exposeStoredSQL = `
 WITH req AS (
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY AS r(account_id, user_id, campaign_key, i)
 ),
@@ -127,14 +125,14 @@ valid AS (
 ),
 locked AS (
     SELECT a.account_id, a.user_id, a.campaign_key, r.i
-    FROM assignments a JOIN req r USING (account_id, user_id, campaign_key)
+    FROM assignments a JOIN req r ON ` + sameKey("a", "r") + `
     WHERE EXISTS (SELECT 1 FROM valid v WHERE v.i = r.i AND v.variation_name = a.variation_name)
     ORDER BY a.account_id, a.user_id, a.campaign_key
     FOR UPDATE OF a
 )
 UPDATE assignments AS a SET exposures = a.exposures + 1
 FROM locked l
-WHERE a.account_id = l.account_id AND a.user_id = l.user_id AND a.campaign_key = l.campaign_key
+WHERE ` + sameKey("a", "l") + `
 RETURNING l.i, a.variation_name`
 
 var insertCandidatesSQL = `

@@ -24,7 +24,7 @@ import (
 var recordConversionSQL = `
 WITH cur AS (
     SELECT variation_name FROM assignments
-    WHERE account_id = $1 AND user_id = $2 AND campaign_key = $3
+    WHERE ` + keyWhere + `
     FOR UPDATE
 ),
 goal AS (

@@ -15,16 +15,19 @@ import (
 // GroupCommitted is the Store with the two hot writes group-committed: single-row sets
 // (POST /v1/storage) and exposing decisions (POST /v1/activate). Concurrent ones, of any
 // accounts, share one statement (one round trip, one commit), and each caller is answered
-// only after the commit that carried its row. Everything else is the Store's.
+// only after the commit that carried its row. Single-key reads (GET /v1/storage) are
+// coalesced likewise (groupread.go). Everything else is the Store's.
 type GroupCommitted struct {
 	*Store
 	sets      *groupcommit.Batcher[accountAssignment, uss.Assignment]
 	exposures *groupcommit.Batcher[exposure, decision.Stored]
+	gets      *groupcommit.Batcher[accountKey, uss.Assignment]
 }
 
-// NewGroupCommitted starts the writers (opts.Writers for each kind of write); Close them
-// before closing the pool. observe, when set, is told the rows of every batch by kind of
-// write ("set" or "activate").
+// NewGroupCommitted starts the writers (opts.Writers for each kind of write, and as many
+// readers for single-key reads); Close them before closing the pool. observe, when set, is
+// told the rows of every batch by kind: "set" or "activate", or GroupRead for the keys of a
+// coalesced read.
 func NewGroupCommitted(s *Store, opts groupcommit.Options, observe func(write string, rows int)) *GroupCommitted {
 	g := &GroupCommitted{Store: s}
 	observed := func(write string) groupcommit.Options {
@@ -36,6 +39,7 @@ func NewGroupCommitted(s *Store, opts groupcommit.Options, observe func(write st
 	}
 	g.sets = groupcommit.New(g.writeSets, observed("set"))
 	g.exposures = groupcommit.New(g.writeExposures, observed("activate"))
+	g.gets = groupcommit.New(g.readAssignments, observed(GroupRead))
 	return g
 }
 
@@ -43,10 +47,13 @@ func NewGroupCommitted(s *Store, opts groupcommit.Options, observe func(write st
 func (g *GroupCommitted) Close() {
 	g.sets.Close()
 	g.exposures.Close()
+	g.gets.Close()
 }
 
 // Queued is how many writes wait for a writer (for metrics and tests).
-func (g *GroupCommitted) Queued() int { return g.sets.Queued() + g.exposures.Queued() }
+func (g *GroupCommitted) Queued() int {
+	return g.sets.Queued() + g.exposures.Queued() + g.gets.Queued()
+}
 
 // SetAssignment writes one assignment as part of the next batch and returns the stored row.
 func (g *GroupCommitted) SetAssignment(ctx context.Context, account uss.AccountID, a uss.Assignment, mode uss.SetMode) (uss.Assignment, error) {

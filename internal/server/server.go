@@ -79,13 +79,20 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	// Sets and activations are group-committed: under load many share one statement and one
 	// commit. One writer per kind of write: the batch grows with the load, and on the 2-core
 	// benchmark machine one writer with larger batches beat two with smaller ones (POST
-	// /v1/storage 0.73× against 0.63× pgbench's upsert rate: see docs/benchmarks.md).
+	// /v1/storage 0.73× against 0.63× pgbench's upsert rate: see docs/benchmarks.md). Single
+	// GETs are coalesced the same way, one statement for the keys that queued meanwhile.
 	m := metrics.New(pools.query)
 	writes := postgres.NewGroupCommitted(store, groupcommit.Options{
 		Writers:  1,
 		MaxBatch: 256,
 		Timeout:  cfg.RequestTimeout,
-	}, func(write string, rows int) { m.GroupCommitRows.WithLabelValues(write).Observe(float64(rows)) })
+	}, func(kind string, rows int) {
+		if kind == postgres.GroupRead {
+			m.GroupReadKeys.Observe(float64(rows))
+			return
+		}
+		m.GroupCommitRows.WithLabelValues(kind).Observe(float64(rows))
+	})
 	s.closers = append(s.closers, writes.Close)
 
 	if task := RetentionTask(cfg, store, logger, m); task != nil {
