@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Result is what one HTTP run measured. Rate and latencies count successful (2xx) requests
@@ -18,9 +20,7 @@ type Result struct {
 	Errors    map[string]int // "status 503", "read: connection reset", …
 	Elapsed   time.Duration
 	Latencies Latencies
-	// Target is the offered rate of an open-loop run (0 for a closed loop).
-	Target float64
-	CPU    cpuUse
+	CPU       cpuUse
 }
 
 // Rate is successful requests per second.
@@ -42,7 +42,12 @@ func (r Result) ErrorCount() int {
 
 // ErrorSummary lists the errors by kind, most frequent first.
 func (r Result) ErrorSummary() string {
-	kinds := slicesSortedByCount(r.Errors)
+	kinds := slices.SortedFunc(maps.Keys(r.Errors), func(a, b string) int {
+		if r.Errors[a] != r.Errors[b] {
+			return r.Errors[b] - r.Errors[a]
+		}
+		return strings.Compare(a, b)
+	})
 	parts := make([]string, len(kinds))
 	for i, k := range kinds {
 		parts[i] = fmt.Sprintf("%d × %s", r.Errors[k], k)
@@ -50,25 +55,19 @@ func (r Result) ErrorSummary() string {
 	return strings.Join(parts, ", ")
 }
 
-func slicesSortedByCount(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range maps.Keys(m) {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if m[keys[i]] != m[keys[j]] {
-			return m[keys[i]] > m[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	return keys
-}
-
 // workerLog is what one worker records; workers share nothing while they run.
 type workerLog struct {
-	latencies []time.Duration
-	errors    map[string]int
-	ok        int
+	hist   *hdrhistogram.Histogram
+	errors map[string]int
+	ok     int
+}
+
+func newWorkerLogs(n int) []*workerLog {
+	logs := make([]*workerLog, n)
+	for i := range logs {
+		logs[i] = &workerLog{hist: newHistogram(), errors: map[string]int{}}
+	}
+	return logs
 }
 
 func (l *workerLog) record(status int, err error, latency time.Duration) {
@@ -79,7 +78,7 @@ func (l *workerLog) record(status int, err error, latency time.Duration) {
 		l.errors[fmt.Sprintf("status %d", status)]++
 	default:
 		l.ok++
-		l.latencies = append(l.latencies, latency)
+		record(l.hist, latency)
 	}
 }
 
@@ -96,10 +95,10 @@ func errorKind(err error) string {
 
 func merge(logs []*workerLog, elapsed time.Duration) Result {
 	r := Result{Errors: map[string]int{}, Elapsed: elapsed}
-	var all []time.Duration
+	all := newHistogram()
 	for _, l := range logs {
 		r.OK += l.ok
-		all = append(all, l.latencies...)
+		all.Merge(l.hist)
 		for k, n := range l.errors {
 			r.Errors[k] += n
 		}
@@ -112,12 +111,11 @@ func merge(logs []*workerLog, elapsed time.Duration) Result {
 // as soon as the previous answer is read, for d. It measures the peak rate at this
 // concurrency, as pgbench does with the same number of clients.
 func closedLoop(ctx context.Context, addr string, workers int, d time.Duration, next requestFunc) Result {
-	logs := make([]*workerLog, workers)
+	logs := newWorkerLogs(workers)
 	start := time.Now()
 	end := start.Add(d)
 	var wg sync.WaitGroup
-	for w := range workers {
-		logs[w] = &workerLog{latencies: make([]time.Duration, 0, 1<<16), errors: map[string]int{}}
+	for w, log := range logs {
 		wg.Go(func() {
 			c := newConn(addr)
 			defer c.close()
@@ -128,7 +126,7 @@ func closedLoop(ctx context.Context, addr string, workers int, d time.Duration, 
 				t0 := time.Now()
 				status, err := c.do(buf)
 				t1 := time.Now()
-				logs[w].record(status, err, t1.Sub(t0))
+				log.record(status, err, t1.Sub(t0))
 				if !t1.Before(end) {
 					return
 				}
@@ -148,14 +146,13 @@ func closedLoop(ctx context.Context, addr string, workers int, d time.Duration, 
 // from when it was sent: that delay is the load generator's, not the server's. Requests
 // still unsent d/2 after the end are counted as errors.
 func openLoop(ctx context.Context, addr string, workers int, rate float64, d time.Duration, next requestFunc) Result {
-	logs := make([]*workerLog, workers)
+	logs := newWorkerLogs(workers)
 	interval := time.Duration(float64(time.Second) * float64(workers) / rate)
 	start := time.Now().Add(50 * time.Millisecond) // every worker dialled before the first is due
 	end := start.Add(d)
 	giveUp := end.Add(d / 2)
 	var wg sync.WaitGroup
-	for w := range workers {
-		logs[w] = &workerLog{latencies: make([]time.Duration, 0, 1<<14), errors: map[string]int{}}
+	for w, log := range logs {
 		wg.Go(func() {
 			c := newConn(addr)
 			defer c.close()
@@ -170,7 +167,7 @@ func openLoop(ctx context.Context, addr string, workers int, rate float64, d tim
 				buf = next(buf[:0], rng, w, seq)
 				now := time.Now()
 				if now.After(giveUp) {
-					logs[w].errors["not sent: behind schedule at the end"] += int((end.Sub(due) + interval - 1) / interval)
+					log.errors["not sent: behind schedule at the end"] += int((end.Sub(due) + interval - 1) / interval)
 					return
 				}
 				from := due
@@ -179,12 +176,10 @@ func openLoop(ctx context.Context, addr string, workers int, rate float64, d tim
 					from = time.Now()
 				}
 				status, err := c.do(buf)
-				logs[w].record(status, err, time.Since(from))
+				log.record(status, err, time.Since(from))
 			}
 		})
 	}
 	wg.Wait()
-	r := merge(logs, d)
-	r.Target = rate
-	return r
+	return merge(logs, d)
 }
