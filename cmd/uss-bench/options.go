@@ -31,12 +31,12 @@ type Options struct {
 	KeepDB      bool          // BENCH_KEEP_DB: leave the database for inspection afterwards
 	ResultsDir  string        // BENCH_RESULTS_DIR: where latest.txt and server.log go
 	// Only (BENCH_ONLY) limits the run to some scenarios, for quick iteration: a comma list of
-	// get, batch, set, activate, half, bulk, growth. Empty runs them all.
+	// fresh, get, batch, set, activate, half, bulk, growth. Empty runs them all.
 	Only string
 }
 
 // scenarios are the names Only accepts.
-var scenarios = []string{"get", "batch", "set", "activate", "half", "bulk", "growth"}
+var scenarios = []string{"fresh", "get", "batch", "set", "activate", "half", "bulk", "growth"}
 
 // runs reports whether the scenario is part of this run.
 func (o Options) runs(scenario string) bool {

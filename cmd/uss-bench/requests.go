@@ -38,14 +38,14 @@ func (e endpoint) appendWithBody(buf []byte, method, path string, body func([]by
 	buf = append(buf, "Content-Type: application/json\r\nContent-Length: "...)
 	// The body goes after a fixed-width length that is patched once the body is known.
 	lenAt := len(buf)
-	buf = append(buf, "00000\r\n\r\n"...)
+	buf = append(buf, "0000000\r\n\r\n"...)
 	start := len(buf)
 	buf = body(buf)
 	n := len(buf) - start
-	if n > 99999 {
-		panic("uss-bench: request body over 99999 bytes")
+	if n > 9_999_999 {
+		panic("uss-bench: request body over 9,999,999 bytes")
 	}
-	for i := lenAt + 4; i >= lenAt; i-- {
+	for i := lenAt + 6; i >= lenAt; i-- {
 		buf[i] = byte('0' + n%10)
 		n /= 10
 	}
@@ -68,6 +68,15 @@ func userID(n int) string { return string(appendUserID(nil, n)) }
 
 func appendCampaignKey(buf []byte, c int) []byte {
 	return strconv.AppendInt(append(buf, "campaign-"...), int64(c), 10)
+}
+
+// livezRequests asks the liveness probe, which touches no database: the HTTP floor.
+func livezRequests(e endpoint) requestFunc {
+	return func(buf []byte, _ *rand.Rand, _, _ int) []byte {
+		buf = append(buf, "GET /livez"...)
+		buf = e.appendHeaders(buf)
+		return append(buf, "\r\n"...)
+	}
 }
 
 // getRequests reads one random loaded assignment: GET /v1/storage.
@@ -137,6 +146,42 @@ func activateRequests(e endpoint, tag string) requestFunc {
 			return append(b, `"}`...)
 		})
 	}
+}
+
+// returningRequests decides a random one of users [0, users) who already have a stored
+// assignment in activateCampaign: POST /v1/activate answers with the stored row.
+func returningRequests(e endpoint, users int) requestFunc {
+	return func(buf []byte, rng *rand.Rand, _, _ int) []byte {
+		u := rng.IntN(users)
+		return e.appendPost(buf, "/v1/activate", func(b []byte) []byte {
+			b = append(b, `{"campaignKey":"`+activateCampaign+`","userId":"`...)
+			b = appendUserID(b, u)
+			return append(b, `"}`...)
+		})
+	}
+}
+
+// batchSetRequest stores users [from, to), each with campaignsPerUser assignments, in one
+// POST /v1/storage/batch-set: the rows loadSQL would insert, through the server's own path.
+func batchSetRequest(e endpoint, from, to int) []byte {
+	return e.appendPost(nil, "/v1/storage/batch-set", func(b []byte) []byte {
+		b = append(b, `{"records":[`...)
+		for u := from; u < to; u++ {
+			for c := range campaignsPerUser {
+				if u > from || c > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `{"userId":"`...)
+				b = appendUserID(b, u)
+				b = append(b, `","campaignKey":"`...)
+				b = appendCampaignKey(b, c)
+				b = append(b, `","variationName":"`...)
+				b = append(b, variations[(u+c)%2]...)
+				b = append(b, `"}`...)
+			}
+		}
+		return append(b, "]}"...)
+	})
 }
 
 // activateCampaign is the campaign of settingsFile: an A/B test with all traffic and two

@@ -57,6 +57,35 @@ func TestRequestsAreWellFormedHTTP(t *testing.T) {
 	require.Len(t, batch.CampaignKeys, campaignsPerUser)
 	require.Equal(t, "campaign-9", batch.CampaignKeys[9])
 
+	req, body = parseRequest(t, livezRequests(e)(nil, rng, 0, 0))
+	require.Equal(t, "GET", req.Method)
+	require.Equal(t, "/livez", req.URL.Path)
+	require.Empty(t, body)
+
+	var returning struct{ CampaignKey, UserID string }
+	req, body = parseRequest(t, returningRequests(e, users)(nil, rng, 0, 0))
+	require.Equal(t, "/v1/activate", req.URL.Path)
+	require.NoError(t, json.Unmarshal(body, &returning))
+	require.Equal(t, activateCampaign, returning.CampaignKey)
+	require.Regexp(t, `^user-000[0-1][0-9]{4}$`, returning.UserID, "a loaded user")
+
+	// The batch-set of the fresh load: 1,000 records, well over the 5-digit lengths of the
+	// other requests, with the variation loadSQL gives each row.
+	var batchSet struct {
+		Records []struct{ UserID, CampaignKey, VariationName string }
+	}
+	req, body = parseRequest(t, batchSetRequest(e, 100, 100+batchSetUsers))
+	require.Equal(t, "/v1/storage/batch-set", req.URL.Path)
+	require.EqualValues(t, len(body), req.ContentLength)
+	require.Greater(t, len(body), 80_000)
+	require.NoError(t, json.Unmarshal(body, &batchSet))
+	require.Len(t, batchSet.Records, 1000)
+	require.Equal(t, "user-00000100", batchSet.Records[0].UserID)
+	require.Equal(t, "campaign-0", batchSet.Records[0].CampaignKey)
+	require.Equal(t, "Control", batchSet.Records[0].VariationName, "(u + c) %% 2 = 0")
+	require.Equal(t, "Variation-1", batchSet.Records[1].VariationName)
+	require.Equal(t, "user-00000199", batchSet.Records[999].UserID)
+
 	// Every call is a new user, even when a later run restarts workers and sequence numbers.
 	activate := activateRequests(e, "tag")
 	seen := map[string]bool{}
