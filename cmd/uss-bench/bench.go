@@ -49,7 +49,7 @@ func (b *bench) setUp(ctx context.Context) error {
 	// Before anything of the benchmark runs: is the machine quiet?
 	b.background = busyCPUs(time.Second)
 	b.step("creating a fresh database")
-	if err := recreateDatabase(ctx, o.DatabaseURL); err != nil {
+	if err := dropDatabase(ctx, o.DatabaseURL); err != nil {
 		return err
 	}
 	key, err := ussproc.CreateAPIKey(ctx, o.ServerBin, o.DatabaseURL, benchAccount)
@@ -113,7 +113,7 @@ func (b *bench) header(ctx context.Context) []string {
 	return []string{
 		fmt.Sprintf("uss benchmark, %s, commit %s", b.started.UTC().Format("2006-01-02 15:04 MST"), commit),
 		fmt.Sprintf("machine: %d CPUs, %s/%s, %s; PostgreSQL %s (shared_buffers %s, synchronous_commit %s) on the same machine",
-			runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), b.db.serverVersion(ctx),
+			runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), b.db.setting(ctx, "server_version"),
 			b.db.setting(ctx, "shared_buffers"), b.db.setting(ctx, "synchronous_commit")),
 		fmt.Sprintf("data: %d assignments (%d users × %d campaigns) in assignments, and a copy in %s for pgbench",
 			o.Users*campaignsPerUser, o.Users, campaignsPerUser, pgbenchTable),
@@ -142,11 +142,13 @@ func (b *bench) checkData(ctx context.Context) error {
 		name string
 		req  requestFunc
 	}{
-		{"GET /v1/storage", getRequests(b.ep, 1)},
-		{"POST /v1/storage/batch-get", batchGetRequests(b.ep, 1)},
+		{"GET /v1/storage", getRequests(1)},
+		{"POST /v1/storage/batch-get", batchGetRequests(1)},
 	}
 	for _, c := range checks {
-		status, body, err := roundTrip(ctx, b.ep.addr, c.req(nil, rand.New(rand.NewPCG(1, 2)), 0, 0))
+		var req call
+		c.req(&req, rand.New(rand.NewPCG(1, 2)), 0, 0)
+		status, body, err := roundTrip(ctx, b.ep, &req)
 		if err != nil {
 			return fmt.Errorf("check %s: %w", c.name, err)
 		}
@@ -210,12 +212,13 @@ func (b *bench) writeReport() error {
 	return f.Close()
 }
 
-// roundTrip sends one raw request on a new connection and returns the status and body.
-func roundTrip(ctx context.Context, addr string, req []byte) (int, string, error) {
-	c := newConn(addr)
-	defer c.close()
+// roundTrip sends one request on a new connection and returns the status and body.
+func roundTrip(ctx context.Context, e endpoint, req *call) (int, string, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, "", err
 	}
-	return c.doRead(req)
+	c := newConn(e)
+	defer c.close()
+	status, body, err := c.do(req)
+	return status, string(body), err
 }

@@ -13,9 +13,9 @@ import (
 // the same database, so pgbench and uss read and write the same shape of data.
 const pgbenchTable = "pgbench_assignments"
 
-// recreateDatabase drops the benchmark database so that every run starts from nothing;
-// `uss-server apikey create` then creates and migrates it.
-func recreateDatabase(ctx context.Context, databaseURL string) error {
+// dropDatabase drops the benchmark database, at the start so that every run starts from
+// nothing (`uss-server apikey create` then creates and migrates it) and at the end.
+func dropDatabase(ctx context.Context, databaseURL string) error {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return err
@@ -32,11 +32,6 @@ func recreateDatabase(ctx context.Context, databaseURL string) error {
 		return fmt.Errorf("drop database %s: %w", name, err)
 	}
 	return nil
-}
-
-// dropDatabase removes the benchmark database at the end of a run.
-func dropDatabase(ctx context.Context, databaseURL string) error {
-	return recreateDatabase(ctx, databaseURL)
 }
 
 // benchDB is the loader's connection to the benchmark database.
@@ -190,14 +185,6 @@ func (db *benchDB) size(ctx context.Context, table string) string {
 		return "?"
 	}
 	return s
-}
-
-func (db *benchDB) serverVersion(ctx context.Context) string {
-	var v string
-	if err := db.pool.QueryRow(ctx, "SHOW server_version").Scan(&v); err != nil {
-		return "unknown"
-	}
-	return v
 }
 
 func (db *benchDB) setting(ctx context.Context, name string) string {

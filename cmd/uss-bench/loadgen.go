@@ -107,79 +107,67 @@ func merge(logs []*workerLog, elapsed time.Duration) Result {
 	return r
 }
 
-// closedLoop runs workers, each on its own keep-alive connection, sending the next request
-// as soon as the previous answer is read, for d. It measures the peak rate at this
-// concurrency, as pgbench does with the same number of clients.
-func closedLoop(ctx context.Context, addr string, workers int, d time.Duration, next requestFunc) Result {
+// load drives workers, each on its own keep-alive connection, for d.
+//
+// With rate 0 it is a closed loop: each worker sends its next request as soon as the previous
+// answer is read, which measures the peak rate at this concurrency, as pgbench does with the
+// same number of clients.
+//
+// With a rate it is an open loop offering rate requests per second whatever the server does:
+// request i of worker w is due at start + (w + i*workers)/rate. A request sent late because
+// the previous answer on its connection came late counts its latency from when it was due, so
+// a slow answer shows in the requests queued behind it instead of silently lowering the load
+// (coordinated omission). A request sent late only because the worker's own timer woke it
+// late (Go's timers overshoot by up to a millisecond on an idle machine) counts from when it
+// was sent: that delay is the load generator's, not the server's. Requests still unsent d/2
+// after the end are counted as errors.
+func load(ctx context.Context, e endpoint, workers int, rate float64, d time.Duration, next requestFunc) Result {
 	logs := newWorkerLogs(workers)
 	start := time.Now()
-	end := start.Add(d)
-	var wg sync.WaitGroup
-	for w, log := range logs {
-		wg.Go(func() {
-			c := newConn(addr)
-			defer c.close()
-			rng := rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(w)))
-			var buf []byte
-			for seq := 0; ctx.Err() == nil; seq++ {
-				buf = next(buf[:0], rng, w, seq)
-				t0 := time.Now()
-				status, err := c.do(buf)
-				t1 := time.Now()
-				log.record(status, err, t1.Sub(t0))
-				if !t1.Before(end) {
-					return
-				}
-			}
-		})
+	var interval time.Duration
+	if rate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(workers) / rate)
+		start = start.Add(50 * time.Millisecond) // every worker dialled before the first is due
 	}
-	wg.Wait()
-	return merge(logs, time.Since(start))
-}
-
-// openLoop offers rate requests per second for d over workers connections, whatever the
-// server does: request i of worker w is due at start + (w + i*workers)/rate. A request sent
-// late because the previous answer on its connection came late counts its latency from when
-// it was due, so a slow answer shows in the requests queued behind it instead of silently
-// lowering the load (coordinated omission). A request sent late only because the worker's own
-// timer woke it late (Go's timers overshoot by up to a millisecond on an idle machine) counts
-// from when it was sent: that delay is the load generator's, not the server's. Requests
-// still unsent d/2 after the end are counted as errors.
-func openLoop(ctx context.Context, addr string, workers int, rate float64, d time.Duration, next requestFunc) Result {
-	logs := newWorkerLogs(workers)
-	interval := time.Duration(float64(time.Second) * float64(workers) / rate)
-	start := time.Now().Add(50 * time.Millisecond) // every worker dialled before the first is due
-	end := start.Add(d)
-	giveUp := end.Add(d / 2)
+	end, giveUp := start.Add(d), start.Add(d+d/2)
 	var wg sync.WaitGroup
 	for w, log := range logs {
 		wg.Go(func() {
-			c := newConn(addr)
+			c := newConn(e)
 			defer c.close()
 			rng := rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(w)))
-			var buf []byte
+			var req call
 			first := start.Add(time.Duration(float64(interval) * float64(w) / float64(workers)))
 			for seq := 0; ctx.Err() == nil; seq++ {
-				due := first.Add(time.Duration(seq) * interval)
-				if !due.Before(end) {
+				next(&req, rng, w, seq)
+				from := time.Now()
+				if rate > 0 {
+					due := first.Add(time.Duration(seq) * interval)
+					switch {
+					case !due.Before(end):
+						return
+					case from.After(giveUp):
+						log.errors["not sent: behind schedule at the end"] += int((end.Sub(due) + interval - 1) / interval)
+						return
+					case due.After(from):
+						time.Sleep(due.Sub(from))
+						from = time.Now()
+					default:
+						from = due
+					}
+				}
+				status, _, err := c.do(&req)
+				done := time.Now()
+				log.record(status, err, done.Sub(from))
+				if rate == 0 && !done.Before(end) {
 					return
 				}
-				buf = next(buf[:0], rng, w, seq)
-				now := time.Now()
-				if now.After(giveUp) {
-					log.errors["not sent: behind schedule at the end"] += int((end.Sub(due) + interval - 1) / interval)
-					return
-				}
-				from := due
-				if wait := due.Sub(now); wait > 0 {
-					time.Sleep(wait)
-					from = time.Now()
-				}
-				status, err := c.do(buf)
-				log.record(status, err, time.Since(from))
 			}
 		})
 	}
 	wg.Wait()
-	return merge(logs, d)
+	if rate > 0 {
+		return merge(logs, d)
+	}
+	return merge(logs, time.Since(start))
 }

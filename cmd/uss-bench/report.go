@@ -9,11 +9,11 @@ import (
 )
 
 // report is the benchmark's output: a header saying what ran where, one table of scenarios
-// against their targets, then notes (memory, cost growth, errors, what was not available).
+// against their targets, where the CPU went in each run, then notes (cost growth, errors, what
+// was not available).
 type report struct {
 	header []string
 	rows   []row
-	growth []growthRow
 	notes  []string
 }
 
@@ -40,13 +40,6 @@ func judge(ok bool) string {
 	return "NO"
 }
 
-// growthRow is one cost-growth measurement.
-type growthRow struct {
-	rows    string
-	result  Result
-	loading string
-}
-
 func (r *report) add(x row)               { r.rows = append(r.rows, x) }
 func (r *report) note(f string, a ...any) { r.notes = append(r.notes, fmt.Sprintf(f, a...)) }
 
@@ -69,16 +62,6 @@ func (r *report) write(w io.Writer) error {
 	}
 	t.write(&b)
 	r.writeCPU(&b)
-	if len(r.growth) > 0 {
-		b.WriteString("\ncost growth of GET /v1/storage (same clients and duration):\n")
-		t = table{align: "lrrrrrl"}
-		t.add("rows", "req/s", "p50", "mean", "p99", "errors", "loaded")
-		for _, g := range r.growth {
-			l := g.result.Latencies
-			t.add(g.rows, rate(g.result.Rate()), ms(l.P50), ms(l.Mean), ms(l.P99), fmt.Sprint(g.result.ErrorCount()), g.loading)
-		}
-		t.write(&b)
-	}
 	if len(r.notes) > 0 {
 		b.WriteString("\n")
 		for _, n := range r.notes {

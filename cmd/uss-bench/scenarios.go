@@ -55,13 +55,13 @@ func (b *bench) measure(ctx context.Context) error {
 	o := b.o
 	var routes []route
 	if o.runs("get") || o.runs("half") {
-		routes = append(routes, route{"GET /v1/storage", getRequests(b.ep, o.Users), selectRef, getTarget})
+		routes = append(routes, route{"GET /v1/storage", getRequests(o.Users), selectRef, getTarget})
 	}
 	if o.runs("batch") || o.runs("half") {
-		routes = append(routes, route{"POST /v1/storage/batch-get (10)", batchGetRequests(b.ep, o.Users), batchRef, batchTarget})
+		routes = append(routes, route{"POST /v1/storage/batch-get (10)", batchGetRequests(o.Users), batchRef, batchTarget})
 	}
 	if o.runs("set") || o.runs("half") {
-		routes = append(routes, route{"POST /v1/storage", setRequests(b.ep, o.Users), upsertRef, setTarget})
+		routes = append(routes, route{"POST /v1/storage", setRequests(o.Users), upsertRef, setTarget})
 	}
 	if o.runs("activate") || o.runs("half") {
 		activate, err := b.activateRoutes(ctx)
@@ -114,7 +114,7 @@ func (b *bench) measure(ctx context.Context) error {
 // through the same load generator and connections, the floor every route is compared with.
 func (b *bench) measureFloor(ctx context.Context) error {
 	b.step("HTTP floor: GET /livez")
-	floor, err := b.closed(ctx, livezRequests(b.ep))
+	floor, err := b.closed(ctx, livezRequests())
 	if err != nil {
 		return err
 	}
@@ -156,10 +156,10 @@ func (b *bench) pgbenchVars() map[string]string {
 // closed runs a warm-up and then a measured closed loop, and checks the server survived.
 func (b *bench) closed(ctx context.Context, reqs requestFunc) (Result, error) {
 	if b.o.Warmup > 0 {
-		closedLoop(ctx, b.ep.addr, b.o.Concurrency, b.o.Warmup, reqs)
+		load(ctx, b.ep, b.o.Concurrency, 0, b.o.Warmup, reqs)
 	}
 	cpu := b.meter.start()
-	res := closedLoop(ctx, b.ep.addr, b.o.Concurrency, b.o.Duration, reqs)
+	res := load(ctx, b.ep, b.o.Concurrency, 0, b.o.Duration, reqs)
 	res.CPU = cpu.end()
 	if err := b.srv.Alive(); err != nil {
 		return res, err
@@ -221,16 +221,16 @@ func (b *bench) activateRoutes(ctx context.Context) ([]route, error) {
 		return nil, err
 	}
 	return []route{
-		{"POST /v1/activate (new users)", activateRequests(b.ep, runTag("new")), upsertRef, activateTarget},
-		{"POST /v1/activate (returning users)", returningRequests(b.ep, b.o.Users), selectRef, returningTarget},
+		{"POST /v1/activate (new users)", activateRequests(runTag("new")), upsertRef, activateTarget},
+		{"POST /v1/activate (returning users)", returningRequests(b.o.Users), selectRef, returningTarget},
 	}, nil
 }
 
 // activateAvailable uploads the settings file and makes one decision. It returns why the
 // scenario cannot run ("" when it can), or an error when the server cannot be reached.
 func (b *bench) activateAvailable(ctx context.Context) (string, error) {
-	put := b.ep.appendWithBody(nil, "PUT", "/v1/settings", func(buf []byte) []byte { return append(buf, settingsFile...) })
-	status, body, err := roundTrip(ctx, b.ep.addr, put)
+	put := &call{method: "PUT", uri: []byte("/v1/settings"), body: []byte(settingsFile)}
+	status, body, err := roundTrip(ctx, b.ep, put)
 	if err != nil {
 		return "", fmt.Errorf("PUT /v1/settings: %w", err)
 	}
@@ -242,9 +242,11 @@ func (b *bench) activateAvailable(ctx context.Context) (string, error) {
 	}
 	// Settings reach a server's memory shortly after the upload (docs/decisions.md), so a 404 for
 	// the campaign right after it may only mean "not yet": ask again for up to 2 s.
-	probe := activateRequests(b.ep, runTag("probe"))
+	probe := activateRequests(runTag("probe"))
 	for deadline := time.Now().Add(2 * time.Second); ; {
-		status, body, err = roundTrip(ctx, b.ep.addr, probe(nil, nil, 0, 0))
+		var req call
+		probe(&req, nil, 0, 0)
+		status, body, err = roundTrip(ctx, b.ep, &req)
 		if err != nil {
 			return "", fmt.Errorf("POST /v1/activate: %w", err)
 		}
@@ -297,7 +299,7 @@ func (b *bench) halfLoad(ctx context.Context, r route, peak Result) error {
 		b.checkpoint(ctx)
 	}
 	cpu := b.meter.start()
-	res := openLoop(ctx, b.ep.addr, b.halfLoadWorkers(), rate, b.o.Duration, r.reqs)
+	res := load(ctx, b.ep, b.halfLoadWorkers(), rate, b.o.Duration, r.reqs)
 	res.CPU = cpu.end()
 	if err := b.srv.Alive(); err != nil {
 		return err
@@ -324,11 +326,11 @@ func halfLoadVerdict(res Result, pgbenchP99 time.Duration) string {
 func (b *bench) freshLoad(ctx context.Context) error {
 	users := freshRows / campaignsPerUser
 	b.step("fresh load: %s assignments through POST /v1/storage/batch-set", count(freshRows))
-	c := newConn(b.ep.addr)
+	c := newConn(b.ep)
 	defer c.close()
 	took, err := timed(func() error {
 		for u := 0; u < users; u += batchSetUsers {
-			status, body, err := c.doRead(batchSetRequest(b.ep, u, min(u+batchSetUsers, users)))
+			status, body, err := c.do(batchSetRequest(u, min(u+batchSetUsers, users)))
 			if err != nil {
 				return fmt.Errorf("batch-set: %w", err)
 			}
@@ -343,7 +345,7 @@ func (b *bench) freshLoad(ctx context.Context) error {
 	}
 	loaded := fmt.Sprintf("%s rows stored in %s", count(freshRows), took.Round(10*time.Millisecond))
 	b.step("fresh load: %s; GET /v1/storage with no ANALYZE", loaded)
-	before, err := b.closed(ctx, getRequests(b.ep, users))
+	before, err := b.closed(ctx, getRequests(users))
 	if err != nil {
 		return err
 	}
@@ -355,7 +357,7 @@ func (b *bench) freshLoad(ctx context.Context) error {
 	if err := b.db.analyze(ctx, "assignments"); err != nil {
 		return err
 	}
-	after, err := b.closed(ctx, getRequests(b.ep, users))
+	after, err := b.closed(ctx, getRequests(users))
 	if err != nil {
 		return err
 	}
@@ -390,15 +392,12 @@ func (b *bench) growth(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	small, err := b.closed(ctx, getRequests(b.ep, smallUsers))
+	small, err := b.closed(ctx, getRequests(smallUsers))
 	if err != nil {
 		return err
 	}
-	b.rep.growth = append(b.rep.growth, growthRow{rows: count(o.GrowthSmall), result: small,
-		loading: fmt.Sprintf("in %s; %s on disk", took.Round(100*time.Millisecond), b.db.size(ctx, "assignments"))})
-	if small.ErrorCount() > 0 {
-		b.rep.note("errors in GET at %s: %s", count(o.GrowthSmall), small.ErrorSummary())
-	}
+	b.addResult(row{scenario: "GET /v1/storage at " + count(o.GrowthSmall) + " rows",
+		ref: fmt.Sprintf("loaded in %s; %s on disk", took.Round(100*time.Millisecond), b.db.size(ctx, "assignments"))}, small)
 
 	b.step("cost growth: growing to %s assignments with INSERT … SELECT generate_series", count(o.GrowthLarge))
 	insertTook, err := timed(func() error {
@@ -420,20 +419,18 @@ func (b *bench) growth(ctx context.Context) error {
 	size := b.db.size(ctx, "assignments")
 	b.step("cost growth: %d rows, %s with the index (insert %s, vacuum analyze %s); GET /v1/storage", n, size,
 		insertTook.Round(time.Second), vacuumTook.Round(time.Second))
-	large, err := b.closed(ctx, getRequests(b.ep, largeUsers))
+	large, err := b.closed(ctx, getRequests(largeUsers))
 	if err != nil {
 		return err
 	}
-	b.rep.growth = append(b.rep.growth, growthRow{rows: count(o.GrowthLarge), result: large,
-		loading: fmt.Sprintf("grown in %s (insert %s, vacuum analyze %s); %s on disk", (insertTook + vacuumTook).Round(time.Second),
-			insertTook.Round(time.Second), vacuumTook.Round(time.Second), size)})
 	p50 := ratio(float64(large.Latencies.P50), float64(small.Latencies.P50))
 	mean := ratio(float64(large.Latencies.Mean), float64(small.Latencies.Mean))
 	b.addResult(row{scenario: "GET latency, " + count(o.GrowthLarge) + " vs " + count(o.GrowthSmall) + " rows",
 		ref:    fmt.Sprintf("p50 %s at %s: %.2f×", ms(small.Latencies.P50), count(o.GrowthSmall), p50),
 		target: fmt.Sprintf("p50 ≤ %.2f× at %s", growthTarget, count(o.GrowthSmall)), met: judge(p50 > 0 && p50 <= growthTarget)}, large)
-	b.rep.note("cost growth %s / %s rows: p50 %.2f×, mean %.2f× (target ≤ %.2f×, judged on p50)",
-		count(o.GrowthLarge), count(o.GrowthSmall), p50, mean, growthTarget)
+	b.rep.note("cost growth %s / %s rows: p50 %.2f×, mean %.2f× (target ≤ %.2f×, judged on p50); grown in %s (insert %s, vacuum analyze %s), %s on disk",
+		count(o.GrowthLarge), count(o.GrowthSmall), p50, mean, growthTarget, (insertTook + vacuumTook).Round(time.Second),
+		insertTook.Round(time.Second), vacuumTook.Round(time.Second), size)
 	return nil
 }
 
