@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -46,6 +47,27 @@ func TestALineLongerThanTheLimitIsABadLine(t *testing.T) {
 	require.ErrorIs(t, l.Err(), uss.ErrInvalidArgument)
 }
 
+// A line is read as strictly as an API body: encoding/json alone would turn bytes that are not
+// UTF-8 into U+FFFD, so that distinct ids collide, and keep the last of a key given twice.
+func TestALineThatIsNotStrictJSONIsABadLine(t *testing.T) {
+	t.Parallel()
+	for name, line := range map[string]string{
+		"bytes that are not UTF-8":    "{\"userId\":\"\xff\xfeu\",\"campaignKey\":\"c\",\"variationName\":\"V\"}",
+		"a lone surrogate":            `{"userId":"\ud800u","campaignKey":"c","variationName":"V"}`,
+		"a key twice":                 `{"userId":"a","userId":"u","campaignKey":"c","variationName":"V"}`,
+		"a key twice in another case": `{"USERID":"a","userId":"u","campaignKey":"c","variationName":"V"}`,
+		"a goal's key twice":          `{"userId":"u","campaignKey":"c","variationName":"V","goals":["g"],"goals":["h"]}`,
+	} {
+		l := reader(`{"userId":"u","campaignKey":"c","variationName":"V"}` + "\n" + line + "\n")
+		require.True(t, l.Next(), name)
+		require.False(t, l.Next(), "%s is refused", name)
+		var le *LineError
+		require.ErrorAs(t, l.Err(), &le, name)
+		require.EqualValues(t, 2, le.Line, name)
+		require.ErrorIs(t, l.Err(), uss.ErrInvalidArgument, name)
+	}
+}
+
 // FuzzLines: no input panics the reader, and every row it lets through is one a set would
 // accept.
 func FuzzLines(f *testing.F) {
@@ -60,6 +82,10 @@ func FuzzLines(f *testing.F) {
 			for _, id := range []string{r.UserID, r.CampaignKey, r.VariationName} {
 				if err := uss.ValidateIdentifier("id", id); err != nil {
 					t.Fatalf("line %d let through a bad identifier: %v", l.Line(), err)
+				}
+				if strings.ContainsRune(id, utf8.RuneError) && !strings.Contains(input, "\uFFFD") && !strings.Contains(input, "\ufffd") &&
+					!strings.Contains(input, string(utf8.RuneError)) {
+					t.Fatalf("line %d: an id holds U+FFFD the input never gave", l.Line())
 				}
 			}
 			for _, g := range r.Goals {

@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"time"
 
+	"github.com/uss/uss/internal/strictjson"
 	"github.com/uss/uss/internal/uss"
 )
 
@@ -173,18 +175,29 @@ func (l *lineReader) Err() error { return l.err }
 // Line is the number of the line the current row came from.
 func (l *lineReader) Line() int64 { return l.line }
 
-// parseLine decodes one line strictly and validates it as a set would.
+// line is one line of an import file.
+type line struct {
+	UserID        string     `json:"userId"`
+	CampaignKey   string     `json:"campaignKey"`
+	VariationName string     `json:"variationName"`
+	Goals         []string   `json:"goals"`
+	Source        *string    `json:"source"`
+	Exposures     *int64     `json:"exposures"`
+	CreatedAt     *time.Time `json:"createdAt"`
+	UpdatedAt     *time.Time `json:"updatedAt"`
+}
+
+// lineShape lets the strict check compare a line's keys as encoding/json matches them to
+// fields, case-insensitively.
+var lineShape = strictjson.ShapeOf(reflect.TypeFor[line]())
+
+// parseLine decodes one line as strictly as an API body (no bytes that are not UTF-8, no key
+// twice) and validates it as a set would.
 func parseLine(text []byte) (Row, error) {
-	var in struct {
-		UserID        string     `json:"userId"`
-		CampaignKey   string     `json:"campaignKey"`
-		VariationName string     `json:"variationName"`
-		Goals         []string   `json:"goals"`
-		Source        *string    `json:"source"`
-		Exposures     *int64     `json:"exposures"`
-		CreatedAt     *time.Time `json:"createdAt"`
-		UpdatedAt     *time.Time `json:"updatedAt"`
+	if err := strictjson.Check(text, lineShape); err != nil {
+		return Row{}, errors.New("is not a valid assignment object: " + err.Error())
 	}
+	var in line
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
