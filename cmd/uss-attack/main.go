@@ -71,6 +71,7 @@ type options struct {
 	malformed int           // malformed requests to send
 	slow      int           // slow-header connections
 	hostile   time.Duration // how long hostile bodies are sent
+	pprof     string        // when set, the servers serve Go's profiles there (USS_PPROF_ADDR)
 }
 
 func main() {
@@ -83,6 +84,7 @@ func main() {
 	flag.IntVar(&o.malformed, "malformed", 24000, "malformed requests to send")
 	flag.IntVar(&o.slow, "slow", 500, "slow-header connections")
 	flag.DurationVar(&o.hostile, "hostile", 60*time.Second, "how long hostile bodies are sent")
+	flag.StringVar(&o.pprof, "pprof", "", "serve the attacked servers' Go profiles on this address (USS_PPROF_ADDR), e.g. 127.0.0.1:6062")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -178,6 +180,9 @@ func (e *env) setup(ctx context.Context, name string, extraEnv ...string) (dbURL
 }
 
 func (e *env) startServer(ctx context.Context, name, dbURL string, extraEnv ...string) (*ussproc.Server, error) {
+	if e.opts.pprof != "" {
+		extraEnv = append(extraEnv, "USS_PPROF_ADDR="+e.opts.pprof)
+	}
 	return ussproc.Start(ctx, e.bin, dbURL, filepath.Join(e.logDir, name+".log"), extraEnv...)
 }
 

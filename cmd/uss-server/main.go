@@ -15,6 +15,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -86,7 +87,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	logger.Info("starting", "database", cfg.RedactedDatabaseURL(), "direct_database", config.Redact(cfg.DirectDatabaseURL()),
-		"listen", cfg.ListenAddr, "migrate_on_start", cfg.MigrateOnStart, "startup_timeout", cfg.Database.StartupTimeout)
+		"listen", cfg.ListenAddr, "migrate_on_start", cfg.MigrateOnStart, "startup_timeout", cfg.Database.StartupTimeout,
+		"memory_limit", cfg.Limits.MemoryLimit, "body_budget", cfg.Limits.BodyBudget)
+	// A soft limit: near it the garbage collector runs more often instead of letting the heap
+	// double over what is live (GOGC), which is what would take RSS past it under large
+	// bodies. GOMEMLIMIT, when set, is the operator's own choice and wins.
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && cfg.Limits.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.Limits.MemoryLimit)
+	}
 	srv, err := server.New(ctx, cfg, logger)
 	if err != nil {
 		return err

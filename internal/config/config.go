@@ -75,13 +75,22 @@ type Limits struct {
 	// USS_SETTINGS_MAX_CAMPAIGNS: campaigns one settings file may list.
 	SettingsMaxCampaigns int
 	SettingsKeep         int // USS_SETTINGS_KEEP: settings versions kept per account, the current one included
+	// USS_BODY_BUDGET: bytes of request bodies held at once, across all requests; a body
+	// that finds no room waits up to a second, then gets a 503 with Retry-After.
+	BodyBudget int64
+	// USS_MEMORY_LIMIT: the Go runtime's soft memory limit (debug.SetMemoryLimit): near it the
+	// garbage collector runs more often rather than let the heap grow; 0 sets none.
+	MemoryLimit int64
 }
 
 // DefaultLimits: about 20 KiB per open connection makes 4096 connections some 80 MiB; an
 // idle timeout above the 60 s of common load balancers (AWS ALB), so that none reuses a
 // connection uss has just closed; thousands of campaigns where real accounts have hundreds.
+// A body budget of twice the largest body (a 16 MiB settings file) and a memory limit that
+// keeps the process under 100 MB whatever bodies arrive (docs/operations.md, "Memory").
 func DefaultLimits() Limits {
-	return Limits{MaxConnections: 4096, IdleTimeout: 75 * time.Second, SettingsMaxCampaigns: 10000, SettingsKeep: 50}
+	return Limits{MaxConnections: 4096, IdleTimeout: 75 * time.Second, SettingsMaxCampaigns: 10000, SettingsKeep: 50,
+		BodyBudget: 32 << 20, MemoryLimit: 64 << 20}
 }
 
 // Default is the configuration of a local install: the local PostgreSQL, loopback only.
@@ -153,6 +162,8 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("USS_IDLE_TIMEOUT", &c.Limits.IdleTimeout)
 	integer("USS_SETTINGS_MAX_CAMPAIGNS", &c.Limits.SettingsMaxCampaigns)
 	integer("USS_SETTINGS_KEEP", &c.Limits.SettingsKeep)
+	size("USS_BODY_BUDGET", &c.Limits.BodyBudget)
+	size("USS_MEMORY_LIMIT", &c.Limits.MemoryLimit)
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			errs = append(errs, err)
@@ -200,6 +211,10 @@ func (c Config) Validate() error {
 	positive("USS_IDLE_TIMEOUT", c.Limits.IdleTimeout > 0)
 	positive("USS_SETTINGS_MAX_CAMPAIGNS", c.Limits.SettingsMaxCampaigns > 0)
 	positive("USS_SETTINGS_KEEP", c.Limits.SettingsKeep > 0)
+	// A body at its limit must fit, or it could never be accepted.
+	if most := max(c.BodyLimit, c.SettingsBodyLimit); c.Limits.BodyBudget < most {
+		errs = append(errs, fmt.Errorf("USS_BODY_BUDGET: must be at least the largest body limit (%d bytes)", most))
+	}
 	return errors.Join(errs...)
 }
 

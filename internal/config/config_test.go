@@ -44,6 +44,8 @@ func TestEnvironmentOverridesDefaults(t *testing.T) {
 		"USS_IDLE_TIMEOUT":           "20s",
 		"USS_SETTINGS_MAX_CAMPAIGNS": "500",
 		"USS_SETTINGS_KEEP":          "3",
+		"USS_BODY_BUDGET":            "8MiB",
+		"USS_MEMORY_LIMIT":           "0",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, Config{
@@ -52,7 +54,8 @@ func TestEnvironmentOverridesDefaults(t *testing.T) {
 		ShutdownTimeout: time.Minute, APIKeyCacheTTL: 3 * time.Second, SettingsPollInterval: 250 * time.Millisecond,
 		LogLevel: slog.LevelDebug, Retention: 720 * time.Hour, RetentionInterval: 10 * time.Minute,
 		BulkTimeout: 2 * time.Hour, ImportBodyLimit: 2 << 30,
-		Limits: Limits{MaxConnections: 100, IdleTimeout: 20 * time.Second, SettingsMaxCampaigns: 500, SettingsKeep: 3},
+		Limits: Limits{MaxConnections: 100, IdleTimeout: 20 * time.Second, SettingsMaxCampaigns: 500, SettingsKeep: 3,
+			BodyBudget: 8 << 20, MemoryLimit: 0},
 	}, c)
 	require.Equal(t, "postgres://u:REDACTED@db:5433/x", c.RedactedDatabaseURL())
 }
@@ -86,6 +89,12 @@ func TestEveryBadValueIsReportedAtOnce(t *testing.T) {
 		_, err = fromLookup(lookup(map[string]string{name: value}))
 		require.ErrorContains(t, err, name+": must be positive")
 	}
+
+	// A body at its limit must fit in the budget, or it could never be accepted.
+	_, err = fromLookup(lookup(map[string]string{"USS_BODY_BUDGET": "8MiB"}))
+	require.ErrorContains(t, err, "USS_BODY_BUDGET: must be at least the largest body limit (16777216 bytes)")
+	_, err = fromLookup(lookup(map[string]string{"USS_MEMORY_LIMIT": "a little"}))
+	require.ErrorContains(t, err, "USS_MEMORY_LIMIT")
 }
 
 func TestABadDatabaseURLDoesNotEchoItsPassword(t *testing.T) {

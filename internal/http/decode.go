@@ -54,12 +54,22 @@ func decode(c echo.Context, dst any, numbers bool) error {
 }
 
 // readBody reads the whole body, which bodyLimit bounds (an *http.MaxBytesError, a 413,
-// beyond it).
+// beyond it). A body of known length is read into one buffer of that length: io.ReadAll
+// would grow its buffer by doubling, and leave about as much again behind as garbage.
 func readBody(c echo.Context) ([]byte, error) {
-	body, err := io.ReadAll(c.Request().Body)
+	req := c.Request()
+	var body []byte
+	var err error
+	if n := req.ContentLength; n > 0 {
+		body = make([]byte, n)
+		_, err = io.ReadFull(req.Body, body)
+	} else {
+		body, err = io.ReadAll(req.Body)
+	}
 	var tooLarge *http.MaxBytesError
+	var refused *apiError
 	switch {
-	case errors.As(err, &tooLarge):
+	case errors.As(err, &tooLarge), errors.As(err, &refused):
 		return nil, err
 	case err != nil:
 		return nil, invalid("body could not be read: the connection failed while sending it")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -38,6 +39,8 @@ type apiError struct {
 	Message string
 	// Details lists every problem when there are several (a settings file).
 	Details []string
+	// RetryAfter, in seconds, is sent as Retry-After when not zero.
+	RetryAfter int
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -151,6 +154,9 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 				attrs = append(attrs, slog.String("sqlstate", state))
 			}
 			logger.LogAttrs(c.Request().Context(), level, msg, attrs...)
+		}
+		if ae.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
 		}
 		if ae.Status == http.StatusUnauthorized {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, "Bearer")

@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -16,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/bodybudget"
 	"github.com/uss/uss/internal/metrics"
 	"github.com/uss/uss/internal/uss"
 )
@@ -206,3 +209,77 @@ func account(c echo.Context) uss.AccountID {
 	a, _ := c.Get(ctxAccount).(uss.AccountID)
 	return a
 }
+
+// holdBody takes the request body's bytes from the process's body budgets for as long as the
+// handler runs, so that the bodies held at once stay within them. A body of known length takes
+// its length before it is read; one sent without a length (chunked) takes its bytes as they
+// are read. A body that finds no room within a budget's wait gets a 503 with Retry-After,
+// before anything is read or changed. It runs after authentication: a client without a key
+// holds nothing. Budgets are taken in the order given, the narrowest first, so that a request
+// waiting its turn for a narrow one holds nothing of the wider ones.
+func holdBody(budgets ...*bodybudget.Budget) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			held := &heldBody{ctx: req.Context(), budgets: budgets, body: req.Body}
+			defer held.release()
+			if req.ContentLength > 0 {
+				if err := held.take(req.ContentLength); err != nil {
+					return err
+				}
+				held.known = true
+			}
+			req.Body = held
+			return next(c)
+		}
+	}
+}
+
+// heldBody is a request body whose bytes are taken from the budgets.
+type heldBody struct {
+	ctx     context.Context
+	budgets []*bodybudget.Budget
+	body    io.ReadCloser
+	known   bool  // the length was known and taken before the first read
+	bytes   int64 // taken so far, from each budget
+}
+
+func (h *heldBody) take(n int64) error {
+	for i, b := range h.budgets {
+		err := b.Acquire(h.ctx, n)
+		if err == nil {
+			continue
+		}
+		for _, taken := range h.budgets[:i] {
+			taken.Release(n)
+		}
+		if errors.Is(err, bodybudget.ErrExhausted) || errors.Is(err, context.DeadlineExceeded) {
+			return errBodyBudget
+		}
+		return err
+	}
+	h.bytes += n
+	return nil
+}
+
+func (h *heldBody) release() {
+	for _, b := range h.budgets {
+		b.Release(h.bytes)
+	}
+}
+
+func (h *heldBody) Read(p []byte) (int, error) {
+	n, err := h.body.Read(p)
+	if !h.known && n > 0 {
+		if terr := h.take(int64(n)); terr != nil {
+			return 0, terr
+		}
+	}
+	return n, err
+}
+
+func (h *heldBody) Close() error { return h.body.Close() }
+
+// errBodyBudget is the answer to a body that found no room in the budget.
+var errBodyBudget = &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable, RetryAfter: 1,
+	Message: "the server holds as many request bodies as its memory budget allows; nothing was changed, retry shortly"}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/uss/uss/api"
 	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/bodybudget"
 	"github.com/uss/uss/internal/decision"
 	"github.com/uss/uss/internal/goals"
 	"github.com/uss/uss/internal/growthbook"
@@ -56,8 +57,14 @@ type Deps struct {
 
 	BodyLimit         int64
 	SettingsBodyLimit int64
-	ImportBodyLimit   int64
-	RequestTimeout    time.Duration
+	// BodyBudget bounds the bytes of request bodies held at once, across requests (imports
+	// stream, and take none of it).
+	BodyBudget *bodybudget.Budget
+	// SettingsBudget bounds the bytes of settings files being handled at once, within
+	// BodyBudget: parsing and storing one holds several times its size.
+	SettingsBudget  *bodybudget.Budget
+	ImportBodyLimit int64
+	RequestTimeout  time.Duration
 	// BulkTimeout bounds an export or an import instead of RequestTimeout.
 	BulkTimeout time.Duration
 
@@ -91,7 +98,7 @@ func New(d Deps) *echo.Echo {
 	}
 	// Middleware per route rather than on a group: a group's middleware makes echo route every
 	// unknown /v1 path and method to it, which would answer 404 where 405 is right.
-	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout(d.RequestTimeout), authenticate(d.Keys)}}
+	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout(d.RequestTimeout), authenticate(d.Keys)}, budget: d.BodyBudget}
 	bulk := &routes{e: e, bodyLimit: d.ImportBodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout(d.BulkTimeout), authenticate(d.Keys)}}
 
 	storage := storageHandlers{svc: d.Storage, lookups: func(hit bool) {
@@ -137,7 +144,7 @@ func New(d Deps) *echo.Echo {
 	v1.add(http.MethodPost, "/optimizely/profiles/save", optimizelyAPI.save)
 
 	settingsAPI := settingsHandlers{registry: d.Settings, warned: func(n int) { d.Metrics.SettingsWarnings.Add(float64(n)) }}
-	v1.addLimited(http.MethodPut, "/settings", settingsAPI.put, d.SettingsBodyLimit)
+	v1.addLimited(http.MethodPut, "/settings", settingsAPI.put, d.SettingsBodyLimit, d.SettingsBudget)
 	v1.add(http.MethodGet, "/settings", settingsAPI.get)
 
 	decided := func(endpoint string, dec decision.Decision) {
@@ -154,21 +161,29 @@ func New(d Deps) *echo.Echo {
 	bulk.add(http.MethodPost, "/import/assignments", transfers.importAssignments)
 
 	uiRoutes(e, uiHandlers{sessions: d.Sessions, reports: d.Reports, pages: reportpages.New(),
-		assets: reportpages.Assets(), logger: d.Logger}, d.BodyLimit, timeout(d.RequestTimeout))
+		assets: reportpages.Assets(), logger: d.Logger}, d.BodyLimit, timeout(d.RequestTimeout), holdBody(d.BodyBudget))
 	return e
 }
 
-// routes adds /v1 routes with their middleware: body limit, timeout, authentication.
+// routes adds /v1 routes with their middleware: body limit, timeout, authentication, and the
+// body budget (when there is one: an import streams).
 type routes struct {
 	e         *echo.Echo
 	bodyLimit int64
 	mw        []echo.MiddlewareFunc
+	budget    *bodybudget.Budget
 }
 
 func (r *routes) add(method, path string, h echo.HandlerFunc) {
 	r.addLimited(method, path, h, r.bodyLimit)
 }
 
-func (r *routes) addLimited(method, path string, h echo.HandlerFunc, limit int64) {
-	r.e.Add(method, "/v1"+path, h, append([]echo.MiddlewareFunc{bodyLimit(limit)}, r.mw...)...)
+// addLimited adds a route with its own body limit; narrower budgets, taken before the route's
+// own, bound the route's bodies further.
+func (r *routes) addLimited(method, path string, h echo.HandlerFunc, limit int64, narrower ...*bodybudget.Budget) {
+	mw := append([]echo.MiddlewareFunc{bodyLimit(limit)}, r.mw...)
+	if r.budget != nil {
+		mw = append(mw, holdBody(append(narrower, r.budget)...))
+	}
+	r.e.Add(method, "/v1"+path, h, mw...)
 }

@@ -35,10 +35,11 @@ type uiHandlers struct {
 }
 
 // uiRoutes registers the report pages. Pages render their own errors as HTML.
-func uiRoutes(e *echo.Echo, h uiHandlers, bodyLimitBytes int64, timeout echo.MiddlewareFunc) {
+func uiRoutes(e *echo.Echo, h uiHandlers, bodyLimitBytes int64, timeout, holdBody echo.MiddlewareFunc) {
 	base := []echo.MiddlewareFunc{uiHeaders, timeout}
 	signedIn := append(append([]echo.MiddlewareFunc{}, base...), h.requireSession)
-	posted := append(append([]echo.MiddlewareFunc{bodyLimit(bodyLimitBytes)}, base...), h.sameOrigin)
+	// Sign-in reads its form before any key is known, so its body takes from the budget too.
+	posted := append(append([]echo.MiddlewareFunc{bodyLimit(bodyLimitBytes)}, base...), h.sameOrigin, holdBody)
 
 	e.GET("/ui/", h.home, base...)
 	e.POST("/ui/login", h.login, posted...)

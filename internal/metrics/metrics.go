@@ -88,6 +88,20 @@ func New(pool *pgxpool.Pool) *Metrics {
 	return m
 }
 
+// WatchBodyBudget publishes the body budget: its size and the bytes held at scrape time.
+func (m *Metrics) WatchBodyBudget(size int64, held func() int64) {
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "uss_body_budget_bytes",
+			Help: "Bytes of request bodies the process may hold at once (USS_BODY_BUDGET).",
+		}, func() float64 { return float64(size) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "uss_body_budget_held_bytes",
+			Help: "Bytes of request bodies held now, out of uss_body_budget_bytes.",
+		}, func() float64 { return float64(held()) }),
+	)
+}
+
 // poolCollector reads pgxpool's statistics at scrape time.
 type poolCollector struct{ pool *pgxpool.Pool }
 

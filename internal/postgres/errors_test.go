@@ -74,12 +74,14 @@ func TestAWriteCutOffWhileItRanHasAnUnknownOutcome(t *testing.T) {
 	_, err = tx.Exec(ctx, "SELECT 1 FROM assignments WHERE user_id = 'u' FOR UPDATE")
 	require.NoError(t, err)
 
-	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	// The row lock holds the writes below until their deadline, whatever it is: a generous one
+	// makes sure they were sent first, even on a busy machine.
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err = store.SetAssignment(short, 1, uss.Assignment{UserID: "u", CampaignKey: "c", VariationName: "B", Source: uss.SourceSet}, uss.SetUpsert)
 	require.ErrorIs(t, err, uss.ErrOutcomeUnknown, "sent, then cut off: %v", err)
 	require.NotErrorIs(t, err, uss.ErrUnavailable)
-	short, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
+	short, cancel = context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err = store.StoreDecision(short, decision.StoreParams{Account: 1, Key: uss.AssignmentKey{UserID: "u", CampaignKey: "c"},
 		Valid: []string{"A", "B"}, Candidate: "B", Source: uss.SourceBucketed, Expose: true})

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/uss/uss/internal/apikey"
+	"github.com/uss/uss/internal/bodybudget"
 	"github.com/uss/uss/internal/config"
 	"github.com/uss/uss/internal/connlimit"
 	"github.com/uss/uss/internal/decision"
@@ -99,6 +100,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	}
 
 	decisions := decision.NewService(writes, s.registry)
+	budget := bodybudget.New(cfg.Limits.BodyBudget, bodyBudgetWait)
+	m.WatchBodyBudget(budget.Size(), budget.Held)
 	keys := apikey.NewResolver(store, cfg.APIKeyCacheTTL)
 	s.handler = httpapi.New(httpapi.Deps{
 		Storage:           uss.NewService(writes),
@@ -120,6 +123,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		Logger:            logger,
 		BodyLimit:         cfg.BodyLimit,
 		SettingsBodyLimit: cfg.SettingsBodyLimit,
+		BodyBudget:        budget,
+		SettingsBudget:    bodybudget.New(cfg.SettingsBodyLimit, bodyBudgetWait),
 		ImportBodyLimit:   cfg.ImportBodyLimit,
 		RequestTimeout:    cfg.RequestTimeout,
 		BulkTimeout:       cfg.BulkTimeout,
@@ -127,6 +132,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	s.start(ctx, pools.direct)
 	return s, nil
 }
+
+// bodyBudgetWait is how long a request waits for room in the body budget before its 503: long
+// enough for a large upload ahead of it to finish, short beside the request's own timeout.
+const bodyBudgetWait = time.Second
 
 // RetentionTask is the retention task the configuration asks for, nil when it deletes
 // nothing. Every server runs it; the store's lock lets one at a time do the work. m, when not

@@ -61,7 +61,9 @@ func serve(t *testing.T, opts ...apitest.Option) serving {
 func TestShutdownDrainsInFlightRequestsThenClosesThePool(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := serve(t)
+	// Budgets far beyond what the steps below take, even on a busy machine: the in-flight write
+	// must be answered by the drain, not by its own timeout.
+	s := serve(t, func(c *apitest.ConfigT) { c.RequestTimeout, c.ShutdownTimeout = 30*time.Second, 30*time.Second })
 	srv, dbURL, key, ln, base, stop, served := s.srv, s.dbURL, s.key, s.ln, s.base, s.stop, s.served
 
 	post := func(variation string) (*http.Response, error) {
@@ -99,7 +101,7 @@ func TestShutdownDrainsInFlightRequestsThenClosesThePool(t *testing.T) {
 		_ = conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
 		return waiting == 1
-	}, 5*time.Second, 10*time.Millisecond, "the write is waiting on the row lock")
+	}, 20*time.Second, 10*time.Millisecond, "the write is waiting on the row lock")
 
 	stop() // what SIGTERM does in main
 	require.Eventually(t, func() bool {
@@ -111,7 +113,7 @@ func TestShutdownDrainsInFlightRequestsThenClosesThePool(t *testing.T) {
 		// 5 s for a connection that has sent nothing, longer than the shutdown budget.
 		c.Close()
 		return false
-	}, 5*time.Second, 10*time.Millisecond, "no new connections while draining")
+	}, 20*time.Second, 10*time.Millisecond, "no new connections while draining")
 	select {
 	case err := <-served:
 		t.Fatalf("Serve returned (%v) while a request was in flight", err)

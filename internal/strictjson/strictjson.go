@@ -7,6 +7,7 @@ package strictjson
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
 	"reflect"
 	"strconv"
 	"unicode"
@@ -279,8 +280,26 @@ func (c *checker) array(shape *Shape, depth int) error {
 // smallObject is how many keys are compared pairwise; larger objects use a map.
 const smallObject = 16
 
-// key is an object key as written and as compared (folded in a struct's object).
-type key struct{ written, cmp []byte }
+// key is an object key as written and as compared (folded in a struct's object), and the
+// offset of its opening quote.
+type key struct {
+	written, cmp []byte
+	at           int
+}
+
+// keySeed hashes the keys of large objects; random per process, so that no client can
+// choose keys that collide.
+var keySeed = maphash.MakeSeed()
+
+// largeObject indexes the keys of an object beyond smallObject by a hash of their compared
+// form, to the offset of the first key with that hash, rather than by the key itself: a map of
+// strings copies every key, and an object of 60,000 keys in a 0.8 MB body made the check
+// allocate ten times the body.
+type largeObject struct {
+	first map[uint64]int
+	// collided holds the rare keys whose hash an earlier, different key has.
+	collided map[string][]byte
+}
 
 func (c *checker) object(shape *Shape, depth int) error {
 	if depth > maxDepth {
@@ -294,7 +313,7 @@ func (c *checker) object(shape *Shape, depth int) error {
 	fold := shape.isStruct()
 	var small [smallObject]key
 	keys := small[:0]
-	var many map[string][]byte // compared form -> as written
+	var large *largeObject
 	for {
 		c.space()
 		if c.pos >= len(c.data) || c.data[c.pos] != '"' {
@@ -305,28 +324,33 @@ func (c *checker) object(shape *Shape, depth int) error {
 		if err != nil {
 			return err
 		}
-		k := key{written, written}
+		k := key{written, written, at}
 		if fold {
 			k.cmp = foldName(written)
 		}
-		if first, dup := seen(keys, many, k.cmp); dup {
+		var first []byte
+		var dup bool
+		switch {
+		case large != nil:
+			first, dup = c.seenLarge(large, k, fold)
+		case len(keys) < smallObject:
+			if first, dup = seen(keys, k.cmp); !dup {
+				keys = append(keys, k)
+			}
+		default:
+			if first, dup = seen(keys, k.cmp); !dup {
+				large = &largeObject{first: make(map[uint64]int, 4*smallObject)}
+				for _, k := range append(keys, k) {
+					large.first[maphash.Bytes(keySeed, k.cmp)] = k.at
+				}
+			}
+		}
+		if dup {
 			c.pos = at
 			if !bytes.Equal(first, written) {
 				return c.failf("field %s repeats %s (field names match case-insensitively)", strconv.Quote(string(written)), strconv.Quote(string(first)))
 			}
 			return c.failf("key %s appears twice in one object", strconv.Quote(string(written)))
-		}
-		switch {
-		case many != nil:
-			many[string(k.cmp)] = written
-		case len(keys) < smallObject:
-			keys = append(keys, k)
-		default:
-			many = make(map[string][]byte, 4*smallObject)
-			for _, k := range keys {
-				many[string(k.cmp)] = k.written
-			}
-			many[string(k.cmp)] = written
 		}
 		c.space()
 		if !c.accept(':') {
@@ -347,16 +371,41 @@ func (c *checker) object(shape *Shape, depth int) error {
 }
 
 // seen looks a key up among those so far and returns its first spelling.
-func seen(keys []key, many map[string][]byte, cmp []byte) ([]byte, bool) {
-	if many != nil {
-		first, ok := many[string(cmp)]
-		return first, ok
-	}
+func seen(keys []key, cmp []byte) ([]byte, bool) {
 	for _, k := range keys {
 		if bytes.Equal(k.cmp, cmp) {
 			return k.written, true
 		}
 	}
+	return nil, false
+}
+
+// seenLarge looks a key up in a large object, records it if new, and returns the first
+// spelling of the key it repeats.
+func (c *checker) seenLarge(large *largeObject, k key, fold bool) ([]byte, bool) {
+	h := maphash.Bytes(keySeed, k.cmp)
+	at, ok := large.first[h]
+	if !ok {
+		large.first[h] = k.at
+		return nil, false
+	}
+	// The key at that offset was checked already: read it again to compare.
+	again := checker{data: c.data, pos: at}
+	first, _ := again.string(true)
+	firstCmp := first
+	if fold {
+		firstCmp = foldName(first)
+	}
+	if bytes.Equal(firstCmp, k.cmp) {
+		return first, true
+	}
+	if first, ok := large.collided[string(k.cmp)]; ok {
+		return first, true
+	}
+	if large.collided == nil {
+		large.collided = make(map[string][]byte)
+	}
+	large.collided[string(k.cmp)] = k.written
 	return nil, false
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -276,6 +277,25 @@ func BenchmarkCheckStorageRecord(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
 		if err := strictjson.Check(body, shape); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCheckLargeObject checks an object of 60,000 keys (0.8 MB), the shape of a hostile
+// body: B/op is what checking it allocates.
+func BenchmarkCheckLargeObject(b *testing.B) {
+	var body strings.Builder
+	body.WriteString("{")
+	for i := range 60000 {
+		fmt.Fprintf(&body, `"k%d":1e308,`, i)
+	}
+	body.WriteString(`"z":1}`)
+	data := []byte(body.String())
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := strictjson.Check(data, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
