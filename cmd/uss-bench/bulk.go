@@ -86,8 +86,6 @@ func (b *bench) sampled(f func() error) (time.Duration, int64, error) {
 func (b *bench) addBulk(name string, rows int, took time.Duration, peakRSS int64) {
 	b.rep.add(row{scenario: fmt.Sprintf("%s (%s rows)", name, count(rows)), rate: float64(rows) / took.Seconds(),
 		errors: "0", ref: fmt.Sprintf("rows/s; %s; server VmRSS max %s", took.Round(100*time.Millisecond), mb(peakRSS))})
-	b.rep.note("%s: %s rows in %s, %.0f rows/s, server VmRSS at most %s while it ran",
-		name, count(rows), took.Round(100*time.Millisecond), float64(rows)/took.Seconds(), mb(peakRSS))
 }
 
 // export streams the export to file and counts its lines.

@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 // On this 2-core machine the server, PostgreSQL and the load generator share the CPUs, so
@@ -123,29 +121,29 @@ func (r *cpuRun) end() cpuUse {
 // samplePostgres records the CPU time of every PostgreSQL process. A process first seen after
 // the start was born during the run, so all its time counts.
 func (r *cpuRun) samplePostgres(initial bool) {
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	procs, _ := procfs.AllProcs()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, dir := range dirs {
-		pid, err := strconv.Atoi(filepath.Base(dir))
-		if err != nil || r.other[pid] {
+	for _, proc := range procs {
+		pid := proc.PID
+		if r.other[pid] {
 			continue
 		}
-		st, err := readProcStat(pid)
+		st, err := proc.Stat()
 		if err != nil {
 			continue
 		}
-		ticks := st.utime + st.stime
+		ticks := int64(st.UTime + st.STime)
 		if p, ok := r.procs[pid]; ok {
 			p.last = ticks
 			continue
 		}
-		if st.comm != "postgres" {
+		if st.Comm != "postgres" {
 			r.other[pid] = true
 			continue
 		}
-		title, _ := os.ReadFile(dir + "/cmdline")
-		p := &pgProc{ours: r.m.isOurs(string(title)), last: ticks}
+		title, _ := proc.CmdLine()
+		p := &pgProc{ours: r.m.isOurs(strings.Join(title, " ")), last: ticks}
 		if initial {
 			p.first = ticks
 		}
@@ -177,12 +175,23 @@ func (m cpuMeter) isOurs(title string) bool {
 	return false
 }
 
-func (m cpuMeter) server() time.Duration {
-	st, err := readProcStat(m.serverPid)
+func (m cpuMeter) server() time.Duration { return procCPU(m.serverPid) }
+
+// procCPU is the CPU time (user + system) process pid has used, 0 once it is gone.
+func procCPU(pid int) time.Duration {
+	st, err := procStat(pid)
 	if err != nil {
 		return 0
 	}
-	return time.Duration(st.utime+st.stime) * clockTick
+	return time.Duration(st.UTime+st.STime) * clockTick
+}
+
+func procStat(pid int) (procfs.ProcStat, error) {
+	p, err := procfs.NewProc(pid)
+	if err != nil {
+		return procfs.ProcStat{}, err
+	}
+	return p.Stat()
 }
 
 func selfCPU() time.Duration {
@@ -193,27 +202,19 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// machineCPU reads the busy time of all CPUs from the first line of /proc/stat:
-// "cpu user nice system idle iowait irq softirq steal …".
+// machineCPU is the busy time of all CPUs since boot: everything but idle and iowait.
 func machineCPU() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
+	fs, err := procfs.NewDefaultFS()
 	if err != nil {
 		return 0
 	}
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	f := bytes.Fields(line)
-	if len(f) < 9 || string(f[0]) != "cpu" {
+	st, err := fs.Stat()
+	if err != nil {
 		return 0
 	}
-	var busy int64
-	for i, v := range f[1:9] {
-		if i == 3 || i == 4 { // idle, iowait
-			continue
-		}
-		n, _ := strconv.ParseInt(string(v), 10, 64)
-		busy += n
-	}
-	return time.Duration(busy) * clockTick
+	c := st.CPUTotal
+	busy := c.User + c.Nice + c.System + c.IRQ + c.SoftIRQ + c.Steal
+	return time.Duration(busy * float64(time.Second))
 }
 
 // busyCPUs measures how many CPUs are busy on average over d.
@@ -221,44 +222,4 @@ func busyCPUs(d time.Duration) float64 {
 	before := machineCPU()
 	time.Sleep(d)
 	return float64(machineCPU()-before) / float64(d)
-}
-
-type procStat struct {
-	comm         string
-	ppid         int
-	utime, stime int64
-}
-
-func readProcStat(pid int) (procStat, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return procStat{}, err
-	}
-	return parseProcStat(b)
-}
-
-// parseProcStat reads /proc/<pid>/stat: "pid (comm) state ppid … utime stime …" where comm
-// may itself hold spaces and parentheses.
-func parseProcStat(b []byte) (procStat, error) {
-	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
-	if open < 0 || end < open {
-		return procStat{}, fmt.Errorf("malformed stat %q", b)
-	}
-	f := bytes.Fields(b[end+1:])
-	// f[0] is the state (field 3); utime is field 14, so f[11].
-	if len(f) < 13 {
-		return procStat{}, fmt.Errorf("short stat %q", b)
-	}
-	st := procStat{comm: string(b[open+1 : end])}
-	var err error
-	num := func(s []byte) int64 {
-		n, e := strconv.ParseInt(string(s), 10, 64)
-		if e != nil && err == nil {
-			err = e
-		}
-		return n
-	}
-	st.ppid = int(num(f[1]))
-	st.utime, st.stime = num(f[11]), num(f[12])
-	return st, err
 }

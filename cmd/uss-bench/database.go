@@ -13,9 +13,9 @@ import (
 // the same database, so pgbench and uss read and write the same shape of data.
 const pgbenchTable = "pgbench_assignments"
 
-// recreateDatabase drops the benchmark database so that every run starts from nothing;
-// `uss-server apikey create` then creates and migrates it.
-func recreateDatabase(ctx context.Context, databaseURL string) error {
+// dropDatabase drops the benchmark database, at the start so that every run starts from
+// nothing (`uss-server apikey create` then creates and migrates it) and at the end.
+func dropDatabase(ctx context.Context, databaseURL string) error {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return err
@@ -32,11 +32,6 @@ func recreateDatabase(ctx context.Context, databaseURL string) error {
 		return fmt.Errorf("drop database %s: %w", name, err)
 	}
 	return nil
-}
-
-// dropDatabase removes the benchmark database at the end of a run.
-func dropDatabase(ctx context.Context, databaseURL string) error {
-	return recreateDatabase(ctx, databaseURL)
 }
 
 // benchDB is the loader's connection to the benchmark database.
@@ -102,6 +97,35 @@ func (db *benchDB) loadUsers(ctx context.Context, from, to, chunk int, progress 
 	return nil
 }
 
+// loadReturning stores, for users [0, n), an assignment in the activate campaign, as a
+// decision would have: POST /v1/activate then answers them from the stored row.
+func (db *benchDB) loadReturning(ctx context.Context, campaign string, n int) error {
+	_, err := db.pool.Exec(ctx, `
+INSERT INTO assignments (account_id, user_id, campaign_key, variation_name, goals, source)
+SELECT $1, 'user-' || lpad(u::text, 8, '0'), $2, CASE WHEN u % 2 = 0 THEN 'Control' ELSE 'Variation-1' END, '{}', 'bucketed'
+FROM generate_series(0, $3::int - 1) AS u
+ORDER BY u
+ON CONFLICT DO NOTHING`, db.account, campaign, n)
+	if err != nil {
+		return fmt.Errorf("load returning users: %w", err)
+	}
+	return db.vacuumAnalyze(ctx, "assignments")
+}
+
+// analyzedAt is when assignments' statistics were last gathered, by ANALYZE or autovacuum
+// (nil: never).
+func (db *benchDB) analyzedAt(ctx context.Context) (*time.Time, error) {
+	var at *time.Time
+	err := db.pool.QueryRow(ctx, `SELECT greatest(last_analyze, last_autoanalyze) FROM pg_stat_user_tables
+WHERE relname = 'assignments'`).Scan(&at)
+	return at, err
+}
+
+func (db *benchDB) analyze(ctx context.Context, table string) error {
+	_, err := db.pool.Exec(ctx, "ANALYZE "+pgx.Identifier{table}.Sanitize())
+	return err
+}
+
 // copyToPgbenchTable makes the reference table: same definition (keys, defaults, checks),
 // same rows.
 func (db *benchDB) copyToPgbenchTable(ctx context.Context) error {
@@ -161,14 +185,6 @@ func (db *benchDB) size(ctx context.Context, table string) string {
 		return "?"
 	}
 	return s
-}
-
-func (db *benchDB) serverVersion(ctx context.Context) string {
-	var v string
-	if err := db.pool.QueryRow(ctx, "SHOW server_version").Scan(&v); err != nil {
-		return "unknown"
-	}
-	return v
 }
 
 func (db *benchDB) setting(ctx context.Context, name string) string {

@@ -1,45 +1,43 @@
 package main
 
 import (
-	"slices"
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// Latencies summarizes every recorded latency of a run: nothing is sampled away, so p99 is
-// the 99th percentile of all requests, not of a subset.
+// Latencies summarizes every latency of a run: all are recorded in an HDR histogram (to three
+// significant digits, 1 µs to a minute), nothing is sampled away, so p99 is the 99th
+// percentile of all requests.
 type Latencies struct {
-	Count int
+	Count int64
 	Mean  time.Duration
 	P50   time.Duration
 	P99   time.Duration
 	Max   time.Duration
 }
 
-// summarize sorts ds in place and returns its summary.
-func summarize(ds []time.Duration) Latencies {
-	if len(ds) == 0 {
-		return Latencies{}
-	}
-	slices.Sort(ds)
-	var sum time.Duration
-	for _, d := range ds {
-		sum += d
-	}
-	return Latencies{
-		Count: len(ds),
-		Mean:  sum / time.Duration(len(ds)),
-		P50:   percentile(ds, 50),
-		P99:   percentile(ds, 99),
-		Max:   ds[len(ds)-1],
-	}
+// newHistogram records latencies in microseconds, the unit of pgbench's transaction log.
+func newHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
 }
 
-// percentile is the nearest-rank percentile of sorted: the smallest value that at least p% of
-// the values do not exceed.
-func percentile(sorted []time.Duration, p int) time.Duration {
-	rank := (len(sorted)*p + 99) / 100 // ceil(n*p/100), 1-based
-	if rank < 1 {
-		rank = 1
+// record adds d; a latency past the histogram's range counts as its largest value.
+func record(h *hdrhistogram.Histogram, d time.Duration) {
+	us := min(max(d.Microseconds(), 1), h.HighestTrackableValue())
+	_ = h.RecordValue(us) // in range by construction
+}
+
+func summarize(h *hdrhistogram.Histogram) Latencies {
+	if h.TotalCount() == 0 {
+		return Latencies{}
 	}
-	return sorted[rank-1]
+	us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+	return Latencies{
+		Count: h.TotalCount(),
+		Mean:  time.Duration(h.Mean() * float64(time.Microsecond)),
+		P50:   us(h.ValueAtQuantile(50)),
+		P99:   us(h.ValueAtQuantile(99)),
+		Max:   us(h.Max()),
+	}
 }

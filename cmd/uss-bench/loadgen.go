@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Result is what one HTTP run measured. Rate and latencies count successful (2xx) requests
@@ -18,9 +20,7 @@ type Result struct {
 	Errors    map[string]int // "status 503", "read: connection reset", …
 	Elapsed   time.Duration
 	Latencies Latencies
-	// Target is the offered rate of an open-loop run (0 for a closed loop).
-	Target float64
-	CPU    cpuUse
+	CPU       cpuUse
 }
 
 // Rate is successful requests per second.
@@ -42,7 +42,12 @@ func (r Result) ErrorCount() int {
 
 // ErrorSummary lists the errors by kind, most frequent first.
 func (r Result) ErrorSummary() string {
-	kinds := slicesSortedByCount(r.Errors)
+	kinds := slices.SortedFunc(maps.Keys(r.Errors), func(a, b string) int {
+		if r.Errors[a] != r.Errors[b] {
+			return r.Errors[b] - r.Errors[a]
+		}
+		return strings.Compare(a, b)
+	})
 	parts := make([]string, len(kinds))
 	for i, k := range kinds {
 		parts[i] = fmt.Sprintf("%d × %s", r.Errors[k], k)
@@ -50,25 +55,19 @@ func (r Result) ErrorSummary() string {
 	return strings.Join(parts, ", ")
 }
 
-func slicesSortedByCount(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range maps.Keys(m) {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if m[keys[i]] != m[keys[j]] {
-			return m[keys[i]] > m[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	return keys
-}
-
 // workerLog is what one worker records; workers share nothing while they run.
 type workerLog struct {
-	latencies []time.Duration
-	errors    map[string]int
-	ok        int
+	hist   *hdrhistogram.Histogram
+	errors map[string]int
+	ok     int
+}
+
+func newWorkerLogs(n int) []*workerLog {
+	logs := make([]*workerLog, n)
+	for i := range logs {
+		logs[i] = &workerLog{hist: newHistogram(), errors: map[string]int{}}
+	}
+	return logs
 }
 
 func (l *workerLog) record(status int, err error, latency time.Duration) {
@@ -79,7 +78,7 @@ func (l *workerLog) record(status int, err error, latency time.Duration) {
 		l.errors[fmt.Sprintf("status %d", status)]++
 	default:
 		l.ok++
-		l.latencies = append(l.latencies, latency)
+		record(l.hist, latency)
 	}
 }
 
@@ -96,10 +95,10 @@ func errorKind(err error) string {
 
 func merge(logs []*workerLog, elapsed time.Duration) Result {
 	r := Result{Errors: map[string]int{}, Elapsed: elapsed}
-	var all []time.Duration
+	all := newHistogram()
 	for _, l := range logs {
 		r.OK += l.ok
-		all = append(all, l.latencies...)
+		all.Merge(l.hist)
 		for k, n := range l.errors {
 			r.Errors[k] += n
 		}
@@ -108,83 +107,67 @@ func merge(logs []*workerLog, elapsed time.Duration) Result {
 	return r
 }
 
-// closedLoop runs workers, each on its own keep-alive connection, sending the next request
-// as soon as the previous answer is read, for d. It measures the peak rate at this
-// concurrency, as pgbench does with the same number of clients.
-func closedLoop(ctx context.Context, addr string, workers int, d time.Duration, next requestFunc) Result {
-	logs := make([]*workerLog, workers)
+// load drives workers, each on its own keep-alive connection, for d.
+//
+// With rate 0 it is a closed loop: each worker sends its next request as soon as the previous
+// answer is read, which measures the peak rate at this concurrency, as pgbench does with the
+// same number of clients.
+//
+// With a rate it is an open loop offering rate requests per second whatever the server does:
+// request i of worker w is due at start + (w + i*workers)/rate. A request sent late because
+// the previous answer on its connection came late counts its latency from when it was due, so
+// a slow answer shows in the requests queued behind it instead of silently lowering the load
+// (coordinated omission). A request sent late only because the worker's own timer woke it
+// late (Go's timers overshoot by up to a millisecond on an idle machine) counts from when it
+// was sent: that delay is the load generator's, not the server's. Requests still unsent d/2
+// after the end are counted as errors.
+func load(ctx context.Context, e endpoint, workers int, rate float64, d time.Duration, next requestFunc) Result {
+	logs := newWorkerLogs(workers)
 	start := time.Now()
-	end := start.Add(d)
-	var wg sync.WaitGroup
-	for w := range workers {
-		logs[w] = &workerLog{latencies: make([]time.Duration, 0, 1<<16), errors: map[string]int{}}
-		wg.Go(func() {
-			c := newConn(addr)
-			defer c.close()
-			rng := rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(w)))
-			var buf []byte
-			for seq := 0; ctx.Err() == nil; seq++ {
-				buf = next(buf[:0], rng, w, seq)
-				t0 := time.Now()
-				status, err := c.do(buf)
-				t1 := time.Now()
-				logs[w].record(status, err, t1.Sub(t0))
-				if !t1.Before(end) {
-					return
-				}
-			}
-		})
+	var interval time.Duration
+	if rate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(workers) / rate)
+		start = start.Add(50 * time.Millisecond) // every worker dialled before the first is due
 	}
-	wg.Wait()
-	return merge(logs, time.Since(start))
-}
-
-// openLoop offers rate requests per second for d over workers connections, whatever the
-// server does: request i of worker w is due at start + (w + i*workers)/rate. A request sent
-// late because the previous answer on its connection came late counts its latency from when
-// it was due, so a slow answer shows in the requests queued behind it instead of silently
-// lowering the load (coordinated omission). A request sent late only because the worker's own
-// timer woke it late (Go's timers overshoot by up to a millisecond on an idle machine) counts
-// from when it was sent: that delay is the load generator's, not the server's. Requests
-// still unsent d/2 after the end are counted as errors.
-func openLoop(ctx context.Context, addr string, workers int, rate float64, d time.Duration, next requestFunc) Result {
-	logs := make([]*workerLog, workers)
-	interval := time.Duration(float64(time.Second) * float64(workers) / rate)
-	start := time.Now().Add(50 * time.Millisecond) // every worker dialled before the first is due
-	end := start.Add(d)
-	giveUp := end.Add(d / 2)
+	end, giveUp := start.Add(d), start.Add(d+d/2)
 	var wg sync.WaitGroup
-	for w := range workers {
-		logs[w] = &workerLog{latencies: make([]time.Duration, 0, 1<<14), errors: map[string]int{}}
+	for w, log := range logs {
 		wg.Go(func() {
-			c := newConn(addr)
+			c := newConn(e)
 			defer c.close()
 			rng := rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(w)))
-			var buf []byte
+			var req call
 			first := start.Add(time.Duration(float64(interval) * float64(w) / float64(workers)))
 			for seq := 0; ctx.Err() == nil; seq++ {
-				due := first.Add(time.Duration(seq) * interval)
-				if !due.Before(end) {
+				next(&req, rng, w, seq)
+				from := time.Now()
+				if rate > 0 {
+					due := first.Add(time.Duration(seq) * interval)
+					switch {
+					case !due.Before(end):
+						return
+					case from.After(giveUp):
+						log.errors["not sent: behind schedule at the end"] += int((end.Sub(due) + interval - 1) / interval)
+						return
+					case due.After(from):
+						time.Sleep(due.Sub(from))
+						from = time.Now()
+					default:
+						from = due
+					}
+				}
+				status, _, err := c.do(&req)
+				done := time.Now()
+				log.record(status, err, done.Sub(from))
+				if rate == 0 && !done.Before(end) {
 					return
 				}
-				buf = next(buf[:0], rng, w, seq)
-				now := time.Now()
-				if now.After(giveUp) {
-					logs[w].errors["not sent: behind schedule at the end"] += int((end.Sub(due) + interval - 1) / interval)
-					return
-				}
-				from := due
-				if wait := due.Sub(now); wait > 0 {
-					time.Sleep(wait)
-					from = time.Now()
-				}
-				status, err := c.do(buf)
-				logs[w].record(status, err, time.Since(from))
 			}
 		})
 	}
 	wg.Wait()
-	r := merge(logs, d)
-	r.Target = rate
-	return r
+	if rate > 0 {
+		return merge(logs, d)
+	}
+	return merge(logs, time.Since(start))
 }

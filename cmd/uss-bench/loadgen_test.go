@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -14,8 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// testServer answers /ok with a small body, /chunked with a chunked body, /fail with 500 and
-// /close with "Connection: close".
+// testServer answers /ok with a small body, /chunked with a chunked body, /fail with 500,
+// /close with "Connection: close", and /echo with the request's method, Authorization,
+// Content-Type and body.
 func testServer(t *testing.T) (addr string, served *atomic.Int64) {
 	t.Helper()
 	served = new(atomic.Int64)
@@ -34,29 +36,35 @@ func testServer(t *testing.T) (addr string, served *atomic.Int64) {
 		case "/close":
 			w.Header().Set("Connection", "close")
 			fmt.Fprint(w, "bye")
+		case "/echo":
+			body, _ := io.ReadAll(r.Body)
+			fmt.Fprintf(w, "%s|%s|%s|%s", r.Method, r.Header.Get("Authorization"), r.Header.Get("Content-Type"), body)
 		}
 	}))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://"), served
 }
 
-func rawGet(addr, path string) requestFunc {
-	return func(buf []byte, _ *rand.Rand, _, _ int) []byte {
-		return append(buf, "GET "+path+" HTTP/1.1\r\nHost: "+addr+"\r\n\r\n"...)
+func get(path string) requestFunc {
+	return func(c *call, _ *rand.Rand, _, _ int) {
+		c.get()
+		c.uri = append(c.uri, path...)
 	}
 }
 
 func TestConnReadsWholeResponsesAndRedialsAfterClose(t *testing.T) {
 	t.Parallel()
 	addr, served := testServer(t)
-	c := newConn(addr)
+	c := newConn(endpoint{addr: addr, key: "k"})
 	defer c.close()
 	for _, path := range []string{"/ok", "/chunked", "/close", "/ok", "/fail"} {
-		status, body, err := c.doRead(rawGet(addr, path)(nil, nil, 0, 0))
+		var req call
+		get(path)(&req, nil, 0, 0)
+		status, body, err := c.do(&req)
 		require.NoError(t, err, path)
 		switch path {
 		case "/chunked":
-			require.Equal(t, "part 0;part 1;part 2;", body)
+			require.Equal(t, "part 0;part 1;part 2;", string(body))
 		case "/fail":
 			require.Equal(t, http.StatusInternalServerError, status)
 			continue
@@ -64,23 +72,37 @@ func TestConnReadsWholeResponsesAndRedialsAfterClose(t *testing.T) {
 		require.Equal(t, http.StatusOK, status, path)
 	}
 	require.EqualValues(t, 5, served.Load())
+
+	// Every request carries the API key; a body goes as JSON.
+	post := &call{}
+	post.post("/echo")
+	post.body = append(post.body, `{"a":1}`...)
+	status, body, err := c.do(post)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, `POST|Bearer k|application/json|{"a":1}`, string(body))
+	var req call
+	get("/echo")(&req, nil, 0, 0)
+	_, body, err = c.do(&req)
+	require.NoError(t, err)
+	require.Equal(t, "GET|Bearer k||", string(body))
 }
 
 func TestClosedLoopCountsSuccessesAndErrorsApart(t *testing.T) {
 	t.Parallel()
 	addr, served := testServer(t)
-	ok := closedLoop(context.Background(), addr, 4, 100*time.Millisecond, rawGet(addr, "/ok"))
+	ok := load(context.Background(), endpoint{addr: addr}, 4, 0, 100*time.Millisecond, get("/ok"))
 	require.Positive(t, ok.OK)
 	require.Zero(t, ok.ErrorCount())
-	require.Equal(t, ok.OK, ok.Latencies.Count, "every success has its latency")
+	require.EqualValues(t, ok.OK, ok.Latencies.Count, "every success has its latency")
 	require.EqualValues(t, ok.OK, served.Load())
 
-	fail := closedLoop(context.Background(), addr, 2, 50*time.Millisecond, rawGet(addr, "/fail"))
+	fail := load(context.Background(), endpoint{addr: addr}, 2, 0, 50*time.Millisecond, get("/fail"))
 	require.Zero(t, fail.OK)
 	require.Positive(t, fail.Errors["status 500"])
 	require.Equal(t, fmt.Sprintf("%d × status 500", fail.ErrorCount()), fail.ErrorSummary())
 
-	down := closedLoop(context.Background(), "127.0.0.1:1", 1, 10*time.Millisecond, rawGet(addr, "/ok"))
+	down := load(context.Background(), endpoint{addr: "127.0.0.1:1"}, 1, 0, 10*time.Millisecond, get("/ok"))
 	require.Zero(t, down.OK)
 	require.Positive(t, down.ErrorCount(), "a refused connection is an error, not a silent zero")
 }
@@ -89,7 +111,7 @@ func TestOpenLoopOffersItsScheduleWhateverTheServerDoes(t *testing.T) {
 	t.Parallel()
 	addr, _ := testServer(t)
 	// 400/s for 250ms over 4 workers: 100 requests are due, each sent or counted as unsent.
-	r := openLoop(context.Background(), addr, 4, 400, 250*time.Millisecond, rawGet(addr, "/ok"))
+	r := load(context.Background(), endpoint{addr: addr}, 4, 400, 250*time.Millisecond, get("/ok"))
 	require.Equal(t, 100, r.OK+r.ErrorCount())
-	require.EqualValues(t, 400, r.Target)
+	require.EqualValues(t, r.OK, r.Latencies.Count, "every success has its latency")
 }

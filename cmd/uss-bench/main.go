@@ -38,7 +38,7 @@ func main() {
 // run prepares the database and the server, measures, and writes the report. The report is
 // written even when a later step fails, with what was measured until then.
 func run(ctx context.Context, o Options, out io.Writer) (err error) {
-	b := &bench{o: o, out: out, started: time.Now(), rep: &report{}}
+	b := &bench{o: o, out: out, started: time.Now(), rep: &report{}, refs: map[string]PgbenchResult{}}
 	if err := os.MkdirAll(o.ResultsDir, 0o755); err != nil {
 		return err
 	}

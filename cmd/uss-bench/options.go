@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,12 +30,12 @@ type Options struct {
 	KeepDB      bool          // BENCH_KEEP_DB: leave the database for inspection afterwards
 	ResultsDir  string        // BENCH_RESULTS_DIR: where latest.txt and server.log go
 	// Only (BENCH_ONLY) limits the run to some scenarios, for quick iteration: a comma list of
-	// get, batch, set, activate, half, bulk, growth. Empty runs them all.
+	// fresh, get, batch, set, activate, half, bulk, growth. Empty runs them all.
 	Only string
 }
 
 // scenarios are the names Only accepts.
-var scenarios = []string{"get", "batch", "set", "activate", "half", "bulk", "growth"}
+var scenarios = []string{"fresh", "get", "batch", "set", "activate", "half", "bulk", "growth"}
 
 // runs reports whether the scenario is part of this run.
 func (o Options) runs(scenario string) bool {
@@ -56,9 +55,11 @@ const campaignsPerUser = 10
 
 func defaultOptions() Options {
 	return Options{
-		ServerBin:   "bin/uss-server",
-		PgbenchBin:  "pgbench",
-		DatabaseURL: "postgres://postgres@127.0.0.1:5432/uss_bench?sslmode=disable",
+		ServerBin:  "bin/uss-server",
+		PgbenchBin: "pgbench",
+		// The process id keeps two runs on one machine (two checkouts) off each other's
+		// database: each drops its own at the start and the end.
+		DatabaseURL: fmt.Sprintf("postgres://postgres@127.0.0.1:5432/uss_bench_%d?sslmode=disable", os.Getpid()),
 		Concurrency: 16,
 		Duration:    10 * time.Second,
 		Warmup:      2 * time.Second,
@@ -74,65 +75,42 @@ func defaultOptions() Options {
 func parseOptions(args []string, lookup func(string) (string, bool)) (Options, error) {
 	o := defaultOptions()
 	fs := flag.NewFlagSet("uss-bench", flag.ContinueOnError)
+	envOf := map[string]string{}
+	env := func(name, variable string) string { envOf[name] = variable; return name }
+	fs.StringVar(&o.ServerBin, env("server", "BENCH_SERVER_BIN"), o.ServerBin, "uss-server binary")
+	fs.StringVar(&o.PgbenchBin, env("pgbench", "BENCH_PGBENCH"), o.PgbenchBin, "pgbench binary")
+	fs.StringVar(&o.DatabaseURL, env("database-url", "BENCH_DATABASE_URL"), o.DatabaseURL, "database to drop, create and load; its name must start with uss_bench")
+	fs.IntVar(&o.Concurrency, env("concurrency", "BENCH_CONCURRENCY"), o.Concurrency, "clients on both sides of each pair")
+	fs.DurationVar(&o.Duration, env("duration", "BENCH_DURATION"), o.Duration, "measured time of each run")
+	fs.DurationVar(&o.Warmup, env("warmup", "BENCH_WARMUP"), o.Warmup, "unmeasured time before each run")
+	fs.IntVar(&o.Users, env("users", "BENCH_USERS"), o.Users, "users loaded, 10 assignments each")
+	fs.IntVar(&o.GrowthSmall, env("growth-small", "BENCH_GROWTH_SMALL"), o.GrowthSmall, "rows of the small table of the cost-growth runs")
+	fs.IntVar(&o.GrowthLarge, env("growth-large", "BENCH_GROWTH_LARGE"), o.GrowthLarge, "rows of the large table of the cost-growth runs")
+	fs.BoolVar(&o.SkipGrowth, env("skip-10m", "BENCH_SKIP_10M"), o.SkipGrowth, "leave out the cost-growth runs")
+	fs.IntVar(&o.BulkRows, env("bulk-rows", "BENCH_BULK_ROWS"), o.BulkRows, "assignments exported and imported by the bulk run")
+	fs.BoolVar(&o.KeepDB, env("keep-db", "BENCH_KEEP_DB"), o.KeepDB, "keep the database afterwards")
+	fs.StringVar(&o.ResultsDir, env("results", "BENCH_RESULTS_DIR"), o.ResultsDir, "directory of latest.txt and server.log")
+	fs.StringVar(&o.Only, env("only", "BENCH_ONLY"), o.Only, "run only these scenarios, comma-separated: "+strings.Join(scenarios, ", "))
+	// The environment first, through each flag's own parser (numbers may be written 1_000),
+	// so that a flag given on the command line wins.
 	var envErrs []error
-	str := func(dst *string, name, env, usage string) {
-		if v, ok := lookup(env); ok && v != "" {
-			*dst = v
-		}
-		fs.StringVar(dst, name, *dst, usage+" ("+env+")")
-	}
-	num := func(dst *int, name, env, usage string) {
-		if v, ok := lookup(env); ok && v != "" {
-			n, err := strconv.Atoi(strings.ReplaceAll(v, "_", ""))
-			if err != nil {
-				envErrs = append(envErrs, fmt.Errorf("%s: %w", env, err))
+	fs.VisitAll(func(f *flag.Flag) {
+		variable := envOf[f.Name]
+		f.Usage += " (" + variable + ")"
+		if v, ok := lookup(variable); ok && v != "" {
+			if err := f.Value.Set(v); err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s: %w", variable, err))
 			}
-			*dst = n
 		}
-		fs.IntVar(dst, name, *dst, usage+" ("+env+")")
+	})
+	if err := errors.Join(envErrs...); err != nil {
+		return Options{}, err
 	}
-	dur := func(dst *time.Duration, name, env, usage string) {
-		if v, ok := lookup(env); ok && v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				envErrs = append(envErrs, fmt.Errorf("%s: %w", env, err))
-			}
-			*dst = d
-		}
-		fs.DurationVar(dst, name, *dst, usage+" ("+env+")")
-	}
-	boolean := func(dst *bool, name, env, usage string) {
-		if v, ok := lookup(env); ok && v != "" {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				envErrs = append(envErrs, fmt.Errorf("%s: %w", env, err))
-			}
-			*dst = b
-		}
-		fs.BoolVar(dst, name, *dst, usage+" ("+env+")")
-	}
-	str(&o.ServerBin, "server", "BENCH_SERVER_BIN", "uss-server binary")
-	str(&o.PgbenchBin, "pgbench", "BENCH_PGBENCH", "pgbench binary")
-	str(&o.DatabaseURL, "database-url", "BENCH_DATABASE_URL", "database to drop, create and load; its name must start with uss_bench")
-	num(&o.Concurrency, "concurrency", "BENCH_CONCURRENCY", "clients on both sides of each pair")
-	dur(&o.Duration, "duration", "BENCH_DURATION", "measured time of each run")
-	dur(&o.Warmup, "warmup", "BENCH_WARMUP", "unmeasured time before each run")
-	num(&o.Users, "users", "BENCH_USERS", "users loaded, 10 assignments each")
-	num(&o.GrowthSmall, "growth-small", "BENCH_GROWTH_SMALL", "rows of the small table of the cost-growth runs")
-	num(&o.GrowthLarge, "growth-large", "BENCH_GROWTH_LARGE", "rows of the large table of the cost-growth runs")
-	boolean(&o.SkipGrowth, "skip-10m", "BENCH_SKIP_10M", "leave out the cost-growth runs")
-	num(&o.BulkRows, "bulk-rows", "BENCH_BULK_ROWS", "assignments exported and imported by the bulk run")
-	boolean(&o.KeepDB, "keep-db", "BENCH_KEEP_DB", "keep the database afterwards")
-	str(&o.ResultsDir, "results", "BENCH_RESULTS_DIR", "directory of latest.txt and server.log")
-	str(&o.Only, "only", "BENCH_ONLY", "run only these scenarios, comma-separated: "+strings.Join(scenarios, ", "))
 	if err := fs.Parse(args); err != nil {
 		return Options{}, err
 	}
 	if fs.NArg() > 0 {
 		return Options{}, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if err := errors.Join(envErrs...); err != nil {
-		return Options{}, err
 	}
 	return o, o.validate()
 }

@@ -71,3 +71,27 @@ func TestCountNamesRowCountsAsPeopleSayThem(t *testing.T) {
 	require.Equal(t, "10M", count(10_000_000))
 	require.Equal(t, "12345", count(12_345))
 }
+
+func TestHalfLoadIsJudgedOnlyWhereTheDatabaseAloneMeetsIt(t *testing.T) {
+	t.Parallel()
+	run := func(p99 time.Duration, errors int) Result {
+		return Result{Latencies: Latencies{P99: p99}, Errors: map[string]int{"status 503": errors}}
+	}
+	require.Equal(t, "yes", halfLoadVerdict(run(4*time.Millisecond, 0), 3*time.Millisecond))
+	require.Equal(t, "yes", halfLoadVerdict(run(5*time.Millisecond, 0), 5*time.Millisecond), "5 ms is within")
+	require.Equal(t, "NO", halfLoadVerdict(run(6*time.Millisecond, 0), 3*time.Millisecond))
+	require.Equal(t, "NO", halfLoadVerdict(run(time.Millisecond, 1), 3*time.Millisecond), "an error fails it")
+	require.Equal(t, "not judged: pgbench's p99 7.00 ms", halfLoadVerdict(run(time.Millisecond, 0), 7*time.Millisecond))
+}
+
+func TestReportPrintsBothRatiosAndTheVerdict(t *testing.T) {
+	t.Parallel()
+	r := report{}
+	r.add(row{scenario: "GET /v1/storage", rate: 3000, errors: "0", ref: "10000/s select", vsPgbench: 0.3, vsFloor: 0.75,
+		target: "≥ 0.60× pgbench", met: "NO"})
+	var b strings.Builder
+	require.NoError(t, r.write(&b))
+	lines := strings.Split(b.String(), "\n")
+	require.Regexp(t, `^scenario +req/s +p50 +p99 +errors +reference +×pgbench +×floor +target +met\?$`, lines[1])
+	require.Regexp(t, `^GET /v1/storage +3000 +- +- +0 +10000/s select +0\.30× +0\.75× +≥ 0\.60× pgbench +NO$`, lines[2])
+}

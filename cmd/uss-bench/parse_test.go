@@ -10,23 +10,24 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestPercentileIsNearestRank(t *testing.T) {
+func TestLatenciesSummarizeEveryRecordedValue(t *testing.T) {
 	t.Parallel()
-	ds := make([]time.Duration, 0, 100)
+	h := newHistogram()
 	for i := 100; i >= 1; i-- { // unsorted on purpose
-		ds = append(ds, time.Duration(i)*time.Millisecond)
+		record(h, time.Duration(i)*time.Millisecond)
 	}
-	l := summarize(ds)
-	require.Equal(t, 100, l.Count)
-	require.Equal(t, 50*time.Millisecond, l.P50)
-	require.Equal(t, 99*time.Millisecond, l.P99)
-	require.Equal(t, 100*time.Millisecond, l.Max)
-	require.Equal(t, 50500*time.Microsecond, l.Mean)
+	l := summarize(h)
+	require.EqualValues(t, 100, l.Count)
+	// The histogram keeps three significant digits: within 0.1%.
+	require.InEpsilon(t, float64(50*time.Millisecond), float64(l.P50), 0.001)
+	require.InEpsilon(t, float64(99*time.Millisecond), float64(l.P99), 0.001)
+	require.InEpsilon(t, float64(100*time.Millisecond), float64(l.Max), 0.001)
+	require.InEpsilon(t, float64(50500*time.Microsecond), float64(l.Mean), 0.001)
 
-	one := summarize([]time.Duration{7})
-	require.Equal(t, time.Duration(7), one.P50)
-	require.Equal(t, time.Duration(7), one.P99)
-	require.Equal(t, Latencies{}, summarize(nil))
+	over := newHistogram()
+	record(over, 2*time.Hour)
+	require.Equal(t, time.Minute, summarize(over).Max.Round(time.Second), "past the range counts as its top")
+	require.Equal(t, Latencies{}, summarize(newHistogram()))
 }
 
 // pgbench 15's report, as printed for a custom script.
@@ -65,30 +66,20 @@ func TestReadTransactionLogSkipsFailuresAndAddsLagOnlyWhenAsked(t *testing.T) {
 		"1 1 700 0 1795289785 394922 300\n"
 	require.NoError(t, os.WriteFile(path, []byte(log), 0o644))
 
-	got, err := readTransactionLog(path, false)
-	require.NoError(t, err)
-	require.Equal(t, []time.Duration{1500 * time.Microsecond, 700 * time.Microsecond}, got)
+	plain := newHistogram()
+	require.NoError(t, readTransactionLog(path, false, plain))
+	require.EqualValues(t, 2, plain.TotalCount())
+	require.EqualValues(t, 700, plain.Min())
+	require.EqualValues(t, 1500, plain.Max())
 
-	got, err = readTransactionLog(path, true)
-	require.NoError(t, err)
-	require.Equal(t, []time.Duration{1520 * time.Microsecond, 1000 * time.Microsecond}, got)
+	lagged := newHistogram()
+	require.NoError(t, readTransactionLog(path, true, lagged))
+	require.EqualValues(t, 2, lagged.TotalCount())
+	require.EqualValues(t, 1000, lagged.Min())
+	require.EqualValues(t, 1520, lagged.Max())
 
 	require.NoError(t, os.WriteFile(path, []byte("0 1 1500 0 1795289785 393002\n"), 0o644))
-	_, err = readTransactionLog(path, true)
-	require.ErrorContains(t, err, "no schedule lag")
-}
-
-func TestParseProcStatCopesWithParenthesesInTheName(t *testing.T) {
-	t.Parallel()
-	// Fields after the name: state ppid pgrp session tty tpgid flags minflt cminflt majflt
-	// cmajflt utime stime cutime cstime …
-	stat := "4242 (a (weird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 7000 300 20 0 1 0 100 0 0\n"
-	st, err := parseProcStat([]byte(stat))
-	require.NoError(t, err)
-	require.Equal(t, procStat{comm: "a (weird) name", ppid: 1, utime: 250, stime: 50}, st)
-
-	_, err = parseProcStat([]byte("4242 (short) S 1 2\n"))
-	require.Error(t, err)
+	require.ErrorContains(t, readTransactionLog(path, true, newHistogram()), "no schedule lag")
 }
 
 func TestPostgresProcessesAreTheBenchmarksOnlyForItsDatabaseOrEveryDatabase(t *testing.T) {

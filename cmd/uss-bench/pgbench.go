@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -163,13 +164,11 @@ func (p *pgbench) run(ctx context.Context, r pgbenchRun) (PgbenchResult, error) 
 		if err != nil {
 			return PgbenchResult{}, err
 		}
-		var all []time.Duration
+		all := newHistogram()
 		for _, f := range files {
-			lat, err := readTransactionLog(f, r.rate > 0)
-			if err != nil {
+			if err := readTransactionLog(f, r.rate > 0, all); err != nil {
 				return PgbenchResult{}, err
 			}
-			all = append(all, lat...)
 			_ = os.Remove(f)
 		}
 		res.Latencies = summarize(all)
@@ -206,14 +205,14 @@ func parsePgbenchSummary(out string) (PgbenchResult, error) {
 // readTransactionLog reads the latencies of a pgbench per-transaction log, whose lines are
 // "client_id transaction_no time script_no time_epoch time_us [schedule_lag] [...]" with
 // times in µs, or "failed"/"skipped" in place of time for transactions that did not commit.
-// With withLag (a --rate run) the schedule lag is added: latency from when it was due.
-func readTransactionLog(path string, withLag bool) ([]time.Duration, error) {
+// With withLag (a --rate run) the schedule lag is added: latency from when it was due. Each
+// latency is recorded in h.
+func readTransactionLog(path string, withLag bool, h *hdrhistogram.Histogram) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
-	var out []time.Duration
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
@@ -226,20 +225,20 @@ func readTransactionLog(path string, withLag bool) ([]time.Duration, error) {
 		}
 		if withLag {
 			if len(fields) < 7 {
-				return nil, fmt.Errorf("read %s: no schedule lag in %q", path, sc.Text())
+				return fmt.Errorf("read %s: no schedule lag in %q", path, sc.Text())
 			}
 			lag, err := strconv.ParseInt(fields[6], 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("read %s: schedule lag in %q: %w", path, sc.Text(), err)
+				return fmt.Errorf("read %s: schedule lag in %q: %w", path, sc.Text(), err)
 			}
 			us += lag
 		}
-		out = append(out, time.Duration(us)*time.Microsecond)
+		record(h, time.Duration(us)*time.Microsecond)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return fmt.Errorf("read %s: %w", path, err)
 	}
-	return out, nil
+	return nil
 }
 
 func lastLines(s string, n int) string {

@@ -9,59 +9,35 @@ import (
 )
 
 // report is the benchmark's output: a header saying what ran where, one table of scenarios
-// against their targets, then notes (memory, cost growth, errors, what was not available).
+// against their targets, where the CPU went in each run, then notes (cost growth, errors, what
+// was not available).
 type report struct {
 	header []string
 	rows   []row
-	growth []growthRow
 	notes  []string
 }
 
-// row is one line of the table. Reference, ratio and target are empty where the scenario
+// row is one line of the table. Reference, ratios and target are empty where the scenario
 // has none.
 type row struct {
-	scenario string
-	rate     float64 // successful requests (or transactions) per second
-	p50, p99 time.Duration
-	errors   string
-	ref      string // the pgbench figure compared against
-	ratio    float64
-	target   string
-	met      verdict
-	cpu      *cpuUse // where the CPU went during the run, if measured
-	requests int     // successful requests (or transactions) of the run, for CPU per request
+	scenario  string
+	rate      float64 // successful requests (or transactions) per second
+	p50, p99  time.Duration
+	errors    string
+	ref       string  // what the row is compared with
+	vsPgbench float64 // rate over the pgbench reference's
+	vsFloor   float64 // rate over the HTTP floor's (GET /livez)
+	target    string
+	met       string  // "yes", "NO", or why the target was not judged
+	cpu       *cpuUse // where the CPU went during the run, if measured
+	requests  int     // successful requests (or transactions) of the run, for CPU per request
 }
 
-type verdict int
-
-const (
-	noTarget verdict = iota
-	met
-	missed
-)
-
-func (v verdict) String() string {
-	switch v {
-	case met:
-		return "yes"
-	case missed:
-		return "NO"
-	}
-	return ""
-}
-
-func judge(ok bool) verdict {
+func judge(ok bool) string {
 	if ok {
-		return met
+		return "yes"
 	}
-	return missed
-}
-
-// growthRow is one cost-growth measurement.
-type growthRow struct {
-	rows    string
-	result  Result
-	loading string
+	return "NO"
 }
 
 func (r *report) add(x row)               { r.rows = append(r.rows, x) }
@@ -73,27 +49,19 @@ func (r *report) write(w io.Writer) error {
 		b.WriteString(h + "\n")
 	}
 	b.WriteString("\n")
-	t := table{align: "lrrrrlrll"}
-	t.add("scenario", "req/s", "p50", "p99", "errors", "pgbench reference", "ratio", "target", "met?")
-	for _, x := range r.rows {
-		ratio := ""
-		if x.ratio > 0 {
-			ratio = fmt.Sprintf("%.2f×", x.ratio)
+	t := table{align: "lrrrrlrrll"}
+	t.add("scenario", "req/s", "p50", "p99", "errors", "reference", "×pgbench", "×floor", "target", "met?")
+	times := func(x float64) string {
+		if x <= 0 {
+			return ""
 		}
-		t.add(x.scenario, rate(x.rate), ms(x.p50), ms(x.p99), x.errors, x.ref, ratio, x.target, x.met.String())
+		return fmt.Sprintf("%.2f×", x)
+	}
+	for _, x := range r.rows {
+		t.add(x.scenario, rate(x.rate), ms(x.p50), ms(x.p99), x.errors, x.ref, times(x.vsPgbench), times(x.vsFloor), x.target, x.met)
 	}
 	t.write(&b)
 	r.writeCPU(&b)
-	if len(r.growth) > 0 {
-		b.WriteString("\ncost growth of GET /v1/storage (same clients and duration):\n")
-		t = table{align: "lrrrrrl"}
-		t.add("rows", "req/s", "p50", "mean", "p99", "errors", "loaded")
-		for _, g := range r.growth {
-			l := g.result.Latencies
-			t.add(g.rows, rate(g.result.Rate()), ms(l.P50), ms(l.Mean), ms(l.P99), fmt.Sprint(g.result.ErrorCount()), g.loading)
-		}
-		t.write(&b)
-	}
 	if len(r.notes) > 0 {
 		b.WriteString("\n")
 		for _, n := range r.notes {

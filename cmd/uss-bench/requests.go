@@ -6,9 +6,9 @@ import (
 	"sync/atomic"
 )
 
-// requestFunc lays out, in buf, the raw HTTP request of worker's seq-th call. Requests are
-// built by appending bytes so the load generator spends its CPU on little but the socket.
-type requestFunc func(buf []byte, rng *rand.Rand, worker, seq int) []byte
+// requestFunc lays out, in c, worker's seq-th call. Requests are built by appending bytes
+// to the call's buffers so the load generator spends its CPU on little but the socket.
+type requestFunc func(c *call, rng *rand.Rand, worker, seq int)
 
 // endpoint is where and as whom requests go.
 type endpoint struct {
@@ -16,40 +16,14 @@ type endpoint struct {
 	key  string // API key
 }
 
-// appendHeaders ends the request line begun in buf and adds the headers every request has.
-func (e endpoint) appendHeaders(buf []byte) []byte {
-	buf = append(buf, " HTTP/1.1\r\nHost: "...)
-	buf = append(buf, e.addr...)
-	buf = append(buf, "\r\nAuthorization: Bearer "...)
-	buf = append(buf, e.key...)
-	return append(buf, "\r\n"...)
+// post starts a JSON POST to path; the caller appends the body to c.body.
+func (c *call) post(path string) {
+	c.method, c.uri, c.body = "POST", append(c.uri[:0], path...), c.body[:0]
 }
 
-// appendPost lays out a POST whose JSON body is written by body.
-func (e endpoint) appendPost(buf []byte, path string, body func([]byte) []byte) []byte {
-	return e.appendWithBody(buf, "POST", path, body)
-}
-
-func (e endpoint) appendWithBody(buf []byte, method, path string, body func([]byte) []byte) []byte {
-	buf = append(buf, method...)
-	buf = append(buf, ' ')
-	buf = append(buf, path...)
-	buf = e.appendHeaders(buf)
-	buf = append(buf, "Content-Type: application/json\r\nContent-Length: "...)
-	// The body goes after a fixed-width length that is patched once the body is known.
-	lenAt := len(buf)
-	buf = append(buf, "00000\r\n\r\n"...)
-	start := len(buf)
-	buf = body(buf)
-	n := len(buf) - start
-	if n > 99999 {
-		panic("uss-bench: request body over 99999 bytes")
-	}
-	for i := lenAt + 4; i >= lenAt; i-- {
-		buf[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return buf
+// get starts a GET; the caller appends the path and query to c.uri.
+func (c *call) get() {
+	c.method, c.uri, c.body = "GET", c.uri[:0], c.body[:0]
 }
 
 // The loaded data: user n is "user-" and n in 8 digits, with campaigns "campaign-0" to
@@ -70,15 +44,22 @@ func appendCampaignKey(buf []byte, c int) []byte {
 	return strconv.AppendInt(append(buf, "campaign-"...), int64(c), 10)
 }
 
+// livezRequests asks the liveness probe, which touches no database: the HTTP floor.
+func livezRequests() requestFunc {
+	return func(c *call, _ *rand.Rand, _, _ int) {
+		c.get()
+		c.uri = append(c.uri, "/livez"...)
+	}
+}
+
 // getRequests reads one random loaded assignment: GET /v1/storage.
-func getRequests(e endpoint, users int) requestFunc {
-	return func(buf []byte, rng *rand.Rand, _, _ int) []byte {
-		buf = append(buf, "GET /v1/storage?userId="...)
-		buf = appendUserID(buf, rng.IntN(users))
-		buf = append(buf, "&campaignKey="...)
-		buf = appendCampaignKey(buf, rng.IntN(campaignsPerUser))
-		buf = e.appendHeaders(buf)
-		return append(buf, "\r\n"...)
+func getRequests(users int) requestFunc {
+	return func(c *call, rng *rand.Rand, _, _ int) {
+		c.get()
+		c.uri = append(c.uri, "/v1/storage?userId="...)
+		c.uri = appendUserID(c.uri, rng.IntN(users))
+		c.uri = append(c.uri, "&campaignKey="...)
+		c.uri = appendCampaignKey(c.uri, rng.IntN(campaignsPerUser))
 	}
 }
 
@@ -86,57 +67,85 @@ var variations = [2]string{"Control", "Variation-1"}
 
 // setRequests writes one random loaded assignment with a random one of two variations:
 // POST /v1/storage, an update of an existing row as pgbench's upsert does.
-func setRequests(e endpoint, users int) requestFunc {
-	return func(buf []byte, rng *rand.Rand, _, _ int) []byte {
-		u, c, v := rng.IntN(users), rng.IntN(campaignsPerUser), rng.IntN(2)
-		return e.appendPost(buf, "/v1/storage", func(b []byte) []byte {
-			b = append(b, `{"userId":"`...)
-			b = appendUserID(b, u)
-			b = append(b, `","campaignKey":"`...)
-			b = appendCampaignKey(b, c)
-			b = append(b, `","variationName":"`...)
-			b = append(b, variations[v]...)
-			return append(b, `"}`...)
-		})
+func setRequests(users int) requestFunc {
+	return func(c *call, rng *rand.Rand, _, _ int) {
+		c.post("/v1/storage")
+		c.body = appendRecord(c.body, rng.IntN(users), rng.IntN(campaignsPerUser), variations[rng.IntN(2)])
 	}
 }
 
+// appendRecord appends the storage record of user u in campaign c.
+func appendRecord(b []byte, u, c int, variation string) []byte {
+	b = append(b, `{"userId":"`...)
+	b = appendUserID(b, u)
+	b = append(b, `","campaignKey":"`...)
+	b = appendCampaignKey(b, c)
+	b = append(b, `","variationName":"`...)
+	b = append(b, variation...)
+	return append(b, `"}`...)
+}
+
 // batchGetRequests reads a random user's 10 campaigns: POST /v1/storage/batch-get.
-func batchGetRequests(e endpoint, users int) requestFunc {
-	return func(buf []byte, rng *rand.Rand, _, _ int) []byte {
-		u := rng.IntN(users)
-		return e.appendPost(buf, "/v1/storage/batch-get", func(b []byte) []byte {
-			b = append(b, `{"userId":"`...)
-			b = appendUserID(b, u)
-			b = append(b, `","campaignKeys":[`...)
-			for c := range campaignsPerUser {
-				if c > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, '"')
-				b = appendCampaignKey(b, c)
-				b = append(b, '"')
+func batchGetRequests(users int) requestFunc {
+	return func(c *call, rng *rand.Rand, _, _ int) {
+		c.post("/v1/storage/batch-get")
+		b := append(c.body, `{"userId":"`...)
+		b = appendUserID(b, rng.IntN(users))
+		b = append(b, `","campaignKeys":[`...)
+		for k := range campaignsPerUser {
+			if k > 0 {
+				b = append(b, ',')
 			}
-			return append(b, "]}"...)
-		})
+			b = append(b, '"')
+			b = appendCampaignKey(b, k)
+			b = append(b, '"')
+		}
+		c.body = append(b, "]}"...)
 	}
 }
 
 // activateRequests decides a user never seen before: POST /v1/activate, which buckets and
 // stores a new assignment. Ids are tag and a counter shared by every call of the returned
 // function, so a warm-up and the measured run that follows it never repeat a user.
-func activateRequests(e endpoint, tag string) requestFunc {
+func activateRequests(tag string) requestFunc {
 	var n atomic.Int64
-	return func(buf []byte, _ *rand.Rand, _, _ int) []byte {
-		id := n.Add(1)
-		return e.appendPost(buf, "/v1/activate", func(b []byte) []byte {
-			b = append(b, `{"campaignKey":"`+activateCampaign+`","userId":"new-`...)
-			b = append(b, tag...)
-			b = append(b, '-')
-			b = strconv.AppendInt(b, id, 10)
-			return append(b, `"}`...)
-		})
+	return func(c *call, _ *rand.Rand, _, _ int) {
+		c.post("/v1/activate")
+		b := append(c.body, `{"campaignKey":"`+activateCampaign+`","userId":"new-`...)
+		b = append(b, tag...)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, n.Add(1), 10)
+		c.body = append(b, `"}`...)
 	}
+}
+
+// returningRequests decides a random one of users [0, users) who already have a stored
+// assignment in activateCampaign: POST /v1/activate answers with the stored row.
+func returningRequests(users int) requestFunc {
+	return func(c *call, rng *rand.Rand, _, _ int) {
+		c.post("/v1/activate")
+		b := append(c.body, `{"campaignKey":"`+activateCampaign+`","userId":"`...)
+		b = appendUserID(b, rng.IntN(users))
+		c.body = append(b, `"}`...)
+	}
+}
+
+// batchSetRequest stores users [from, to), each with campaignsPerUser assignments, in one
+// POST /v1/storage/batch-set: the rows loadSQL would insert, through the server's own path.
+func batchSetRequest(from, to int) *call {
+	c := &call{}
+	c.post("/v1/storage/batch-set")
+	b := append(c.body, `{"records":[`...)
+	for u := from; u < to; u++ {
+		for k := range campaignsPerUser {
+			if u > from || k > 0 {
+				b = append(b, ',')
+			}
+			b = appendRecord(b, u, k, variations[(u+k)%2])
+		}
+	}
+	c.body = append(b, "]}"...)
+	return c
 }
 
 // activateCampaign is the campaign of settingsFile: an A/B test with all traffic and two
