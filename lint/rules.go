@@ -22,7 +22,7 @@ func sqlstate(m dsl.Matcher) {
 		Report(`SQLSTATE $b: compare with the named constant of github.com/jackc/pgerrcode`)
 
 	m.Match(`switch $x { $*_ }`, `switch $init; $x { $*_ }`).
-		Where(m["$$"].Text.Matches(`case [^:]*`+sqlstateLiteral)).
+		Where(m["$$"].Text.Matches(`case [^:]*` + sqlstateLiteral)).
 		Report(`a case lists a SQLSTATE literal: use the named constants of github.com/jackc/pgerrcode`)
 
 	m.Match(`$f($*_, $s, $*_)`).
