@@ -234,6 +234,9 @@ func holdBody(budgets ...*bodybudget.Budget) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
+			if req.ContentLength == 0 {
+				return next(c) // no body (a server request of unknown length says -1): nothing to hold
+			}
 			held := &heldBody{ctx: req.Context(), budgets: budgets, body: req.Body}
 			defer held.release()
 			if req.ContentLength > 0 {

@@ -88,11 +88,10 @@ func New(d Deps) *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", api.OpenAPI) })
 
-	timeout := requestContext
 	// Middleware per route rather than on a group: a group's middleware makes echo route every
 	// unknown /v1 path and method to it, which would answer 404 where 405 is right.
-	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout(d.RequestTimeout), authenticate(d.Keys)}, budget: d.BodyBudget}
-	bulk := &routes{e: e, bodyLimit: d.ImportBodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), timeout(d.BulkTimeout), authenticate(d.Keys)}}
+	v1 := &routes{e: e, bodyLimit: d.BodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), requestContext(d.RequestTimeout), authenticate(d.Keys)}, budget: d.BodyBudget}
+	bulk := &routes{e: e, bodyLimit: d.ImportBodyLimit, mw: []echo.MiddlewareFunc{started(d.Started), requestContext(d.BulkTimeout), authenticate(d.Keys)}}
 
 	storage := storageHandlers{svc: d.Storage, lookups: func(hit bool) {
 		result := "miss"
@@ -154,7 +153,7 @@ func New(d Deps) *echo.Echo {
 	bulk.add(http.MethodPost, "/import/assignments", transfers.importAssignments)
 
 	uiRoutes(e, uiHandlers{sessions: d.Sessions, reports: d.Reports, pages: reportpages.New(),
-		assets: reportpages.Assets(), logger: d.Logger}, d.BodyLimit, timeout(d.RequestTimeout), holdBody(d.BodyBudget))
+		assets: reportpages.Assets(), logger: d.Logger}, d.BodyLimit, requestContext(d.RequestTimeout), holdBody(d.BodyBudget))
 	return e
 }
 

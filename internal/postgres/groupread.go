@@ -28,8 +28,13 @@ JOIN assignments a ON ` + sameKey("a", "r")
 // caller.
 func (g *GroupCommitted) readAssignments(ctx context.Context, keys []accountKey) []groupcommit.Result[uss.Assignment] {
 	results := make([]groupcommit.Result[uss.Assignment], len(keys))
+	readAlone := func() {
+		for i, k := range keys {
+			results[i].Value, results[i].Err = g.Store.GetAssignment(ctx, k.Account, k.AssignmentKey)
+		}
+	}
 	if len(keys) == 1 {
-		results[0].Value, results[0].Err = g.Store.GetAssignment(ctx, keys[0].Account, keys[0].AssignmentKey)
+		readAlone()
 		return results
 	}
 	n := len(keys)
@@ -41,9 +46,7 @@ func (g *GroupCommitted) readAssignments(ctx context.Context, keys []accountKey)
 	switch {
 	case err == nil:
 	case retryAlone(ctx, err):
-		for i, k := range keys {
-			results[i].Value, results[i].Err = g.Store.GetAssignment(ctx, k.Account, k.AssignmentKey)
-		}
+		readAlone()
 	default:
 		for i := range results {
 			results[i].Err = err

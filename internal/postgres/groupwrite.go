@@ -50,7 +50,7 @@ func (g *GroupCommitted) Close() {
 	g.gets.Close()
 }
 
-// Queued is how many writes wait for a writer (for metrics and tests).
+// Queued is how many writes and reads wait for their statement (for metrics and tests).
 func (g *GroupCommitted) Queued() int {
 	return g.sets.Queued() + g.exposures.Queued() + g.gets.Queued()
 }
